@@ -1,0 +1,320 @@
+"""Virtual users who check their own carts, and the ledger that counts what they noticed.
+
+A ``User`` is a browser in miniature: one keep-alive connection to the
+balancer, a cookie jar, a token, and, crucially, its own belief about what
+is in its cart. After every action it compares the cart the shop returns
+with what it expects. So the ledger counts what a *person* would notice
+(an emptied cart, a session that vanished, an item added twice), not only
+HTTP errors.
+
+Every action ends in one of four outcomes:
+
+* ``ok``: done, and the cart is what the user expected;
+* ``failed``: the shop said it did not do it (a 503: nothing applied);
+* ``unknown``: the request died with an instance and nobody can say whether
+  it was applied; the user looks at the cart to find out;
+* ``session_lost``: the shop no longer knows the user; they log in again,
+  and whatever was in the cart is counted as lost.
+
+``run_traffic`` runs many users at once (one thread each), optionally with a
+chaos schedule (``chaos.py``), and returns a ``Report``. Every chapter uses it.
+"""
+
+import collections
+import http.client
+import json
+import random
+import threading
+import time
+import urllib.parse
+
+from .errors import InvalidArgumentError
+
+__all__ = ["User", "Ledger", "Report", "run_traffic", "SKUS"]
+
+SKUS = ("book", "pen", "mug", "lamp", "desk", "chair")
+
+
+class Ledger:
+    """Thread-safe counters of everything the users noticed."""
+
+    FIELDS = ("actions", "ok", "failed", "unknown", "lost_sessions", "lost_items", "duplicated_items")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.counts = dict.fromkeys(self.FIELDS, 0)
+        self.by_instance = collections.Counter()
+        self.latencies_ms = []
+        self.users_losing_sessions = set()
+        self.versions_by_user = collections.defaultdict(set)
+
+    def add(self, **deltas):
+        with self._lock:
+            for key, delta in deltas.items():
+                self.counts[key] += delta
+
+    def served(self, user, instance, version, latency_ms):
+        with self._lock:
+            if instance:
+                self.by_instance[instance] += 1
+                self.versions_by_user[user].add(version)
+            self.latencies_ms.append(latency_ms)
+
+    def lost_session(self, user, items):
+        with self._lock:
+            self.counts["lost_sessions"] += 1
+            self.counts["lost_items"] += items
+            self.users_losing_sessions.add(user)
+
+    def snapshot(self):
+        with self._lock:
+            return dict(self.counts)
+
+
+class User:
+    """A logged-in client going through the balancer (``cluster.user("alice")``).
+
+    ``add``, ``remove`` and ``cart`` return the cart as ``{sku: qty}``.
+    ``session_lost`` turns True when the shop forgot this user; ``lost_items``
+    counts what vanished with it. ``last_instance`` names who served the last
+    request.
+    """
+
+    def __init__(self, url, name, ledger=None, idempotent=True, timeout=5.0):
+        parts = urllib.parse.urlsplit(url)
+        self.name = name
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.idempotent = idempotent          # send an Idempotency-Key with every add
+        self._address = (parts.hostname, parts.port)
+        self._timeout = timeout
+        self._conn = None
+        self.cookies = {}
+        self.token = None
+        self.expected = {}                    # what this user believes is in the cart
+        self.session_lost = False
+        self.lost_items = 0
+        self.last_instance = None
+        self.last_version = None
+        self.instances_seen = collections.Counter()
+        self._key_counter = 0
+
+    # -- the public actions ------------------------------------------------------
+    def login(self):
+        status, body = self._send("POST", "/login", {"user": self.name})
+        if status != 200:
+            raise ConnectionError(f"{self.name} could not log in: {body.get('error')}")
+        self.token = body["token"]
+        return self
+
+    def logout(self):
+        status, _ = self._send("POST", "/logout")
+        self.token = None
+        self.cookies.pop("session", None)
+        return status == 200
+
+    def add(self, sku, qty=1):
+        """Add ``qty`` of ``sku``; returns the cart the shop now holds."""
+        self._key_counter += 1
+        key = f"{self.name}-{self._key_counter}" if self.idempotent else None
+        return self._act("add", "POST", "/cart/items", {"sku": sku, "qty": qty}, key,
+                         lambda cart: {**cart, sku: cart.get(sku, 0) + qty})
+
+    def remove(self, sku):
+        return self._act("remove", "DELETE", f"/cart/items/{sku}", None, None,
+                         lambda cart: {k: v for k, v in cart.items() if k != sku})
+
+    def cart(self):
+        return self._act("view", "GET", "/cart", None, None, lambda cart: cart)
+
+    def whoami(self):
+        return self._send("GET", "/whoami")[1]
+
+    def trace(self):
+        """One GET /cart with ``X-Trace: 1``: the steps the request went through."""
+        return self._send("GET", "/cart", headers={"X-Trace": "1"})[1].get("trace", [])
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __repr__(self):
+        return f"User({self.name!r}, cart={self.expected})"
+
+    # -- checking the answer against what the user expects --------------------------
+    def _act(self, action, method, path, payload, key, expect):
+        started = time.perf_counter()
+        status, body = self._send(method, path, payload, key=key)
+        for _retry in range(3):                    # a forgotten session: log in again and redo the action
+            if status != 401 or self.token is None:
+                break
+            self._session_vanished()
+            status, body = self._send(method, path, payload, key=key)
+        self.ledger.add(actions=1)
+        self.ledger.served(self.name, self.last_instance, self.last_version,
+                           (time.perf_counter() - started) * 1000)
+        if status == 200:
+            self._compare(body["items"], expect(self.expected))
+            self.ledger.add(ok=1)
+        elif status in (401, 503) or body.get("outcome") == "not_processed":
+            self.ledger.add(failed=1)              # the shop says nothing was applied
+        else:
+            self.ledger.add(unknown=1)             # maybe applied, maybe not: look at the cart
+            status, body = self._send("GET", "/cart")
+            if status == 200:
+                actual = body["items"]
+                self._compare(actual, expect(self.expected) if actual == expect(self.expected) else self.expected)
+        return dict(self.expected)
+
+    def _compare(self, actual, expected):
+        """Count items that vanished or doubled, then believe the shop (the user sees their cart)."""
+        lost = sum(max(0, qty - actual.get(sku, 0)) for sku, qty in expected.items())
+        extra = sum(max(0, qty - expected.get(sku, 0)) for sku, qty in actual.items())
+        if lost:
+            self.lost_items += lost
+            self.ledger.add(lost_items=lost)
+        if extra:
+            self.ledger.add(duplicated_items=extra)
+        self.expected = dict(actual)
+
+    def _session_vanished(self):
+        """The shop no longer knows us: count what was lost and log in again."""
+        self.session_lost = True
+        lost = sum(self.expected.values())
+        self.lost_items += lost
+        self.ledger.lost_session(self.name, lost)
+        self.expected = {}
+        self.cookies.pop("session", None)
+        self.token = None
+        self.login()
+
+    # -- HTTP ---------------------------------------------------------------------
+    def _send(self, method, path, payload=None, key=None, headers=None):
+        """One request; returns (status, JSON body). A connection failure reads as status 0."""
+        headers = dict(headers or {})
+        headers["X-Route-Key"] = self.name
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if key:
+            headers["Idempotency-Key"] = key
+        body = json.dumps(payload).encode() if payload is not None else None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if self._conn is None:
+            self._conn = http.client.HTTPConnection(*self._address, timeout=self._timeout)
+        try:
+            self._conn.request(method, path, body=body, headers=headers)
+            answer = self._conn.getresponse()
+            raw = answer.read()
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            return 0, {"error": f"connection failed: {exc.__class__.__name__}", "outcome": "unknown"}
+        for header, value in answer.getheaders():
+            if header.lower() == "set-cookie":
+                name, _, rest = value.partition("=")
+                self.cookies[name.strip()] = rest.split(";")[0]
+        self.last_instance = answer.getheader("X-Instance")
+        self.last_version = answer.getheader("X-Version")
+        if self.last_instance:
+            self.instances_seen[self.last_instance] += 1
+        try:
+            return answer.status, json.loads(raw) if raw else {}
+        except ValueError:
+            return answer.status, {"error": "answer was not JSON"}
+
+
+class Report:
+    """What a traffic run measured. Counts are exact; latencies are for showing, never for asserting."""
+
+    def __init__(self, users, ledger, seconds, chaos_events):
+        counts = ledger.snapshot()
+        self.users = users
+        self.actions = counts["actions"]
+        self.ok = counts["ok"]
+        self.failed_actions = counts["failed"]
+        self.unknown_outcomes = counts["unknown"]
+        self.lost_sessions = counts["lost_sessions"]
+        self.lost_items = counts["lost_items"]
+        self.duplicated_items = counts["duplicated_items"]
+        self.by_instance = dict(sorted(ledger.by_instance.items()))
+        self.users_losing_sessions = sorted(ledger.users_losing_sessions)
+        self.users_seeing_two_versions = sorted(u for u, v in ledger.versions_by_user.items() if len(v) > 1)
+        self.chaos_events = list(chaos_events)
+        self.seconds = seconds
+        self._latencies = sorted(ledger.latencies_ms)
+
+    def latency_ms(self, percentile):
+        if not 0 <= percentile <= 100:
+            raise InvalidArgumentError(f"percentile must be between 0 and 100, not {percentile!r}")
+        if not self._latencies:
+            return 0.0
+        index = min(len(self._latencies) - 1, int(round(percentile / 100 * (len(self._latencies) - 1))))
+        return self._latencies[index]
+
+    @property
+    def throughput(self):
+        return self.actions / self.seconds if self.seconds else 0.0
+
+    def summary(self):
+        """The counts a user would notice, as a dict (no timings: safe to compare between runs)."""
+        return {"actions": self.actions, "ok": self.ok, "failed": self.failed_actions,
+                "unknown outcome": self.unknown_outcomes, "lost sessions": self.lost_sessions,
+                "lost items": self.lost_items, "duplicated items": self.duplicated_items}
+
+    def __repr__(self):
+        return "Report(" + ", ".join(f"{k}={v}" for k, v in self.summary().items()) + ")"
+
+    def _repr_html_(self):
+        rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in self.summary().items())
+        return f"<table><tr><th>ledger</th><th>count</th></tr>{rows}</table>"
+
+
+def run_traffic(cluster, users=20, actions=30, seed=7, chaos=None, idempotent=True, ledger=None, stop=None,
+                think_ms=0):
+    """``users`` virtual users each do ``actions`` seeded actions at once; returns a ``Report``.
+
+    Users log in one by one first (so who lands where is reproducible), then
+    shop concurrently. ``chaos`` (a ``Chaos`` or a string such as "kill one
+    instance every 100 actions") runs alongside.
+    """
+    from .chaos import Chaos                        # chaos imports nothing from here; kept local for clarity
+
+    if not isinstance(users, int) or users < 1:
+        raise InvalidArgumentError(f"users must be a whole number >= 1, not {users!r}")
+    if not isinstance(actions, int) or actions < 0:
+        raise InvalidArgumentError(f"actions must be a whole number >= 0, not {actions!r}")
+    ledger = ledger if ledger is not None else Ledger()
+    stop = stop if stop is not None else threading.Event()
+    people = [User(cluster.url, f"user-{i:02d}", ledger, idempotent=idempotent).login() for i in range(users)]
+    schedule = Chaos.parse(chaos, seed=seed) if chaos is not None else None
+
+    def shop(person, rng):
+        for _ in range(actions):
+            if stop.is_set():
+                return
+            roll = rng.random()
+            if roll < 0.6:
+                person.add(rng.choice(SKUS), rng.randint(1, 3))
+            elif roll < 0.75 and person.expected:
+                person.remove(rng.choice(sorted(person.expected)))
+            else:
+                person.cart()
+            if think_ms:
+                stop.wait(think_ms / 1000.0)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=shop, args=(p, random.Random(f"{seed}-{p.name}")), daemon=True,
+                                name=f"traffic-{p.name}") for p in people]
+    chaos_thread = schedule.start(cluster, ledger, total=users * actions) if schedule else None
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if chaos_thread is not None:
+        schedule.finish(cluster)
+    for person in people:
+        person.close()
+    return Report(users, ledger, seconds, schedule.events if schedule else [])
