@@ -118,7 +118,7 @@ class Balancer:
         self.server = Server(lambda: self, name=name, workers=512, queue_limit=4096, identity=False,
                              events=self.events)
         self._backends = {}               # name -> Backend, in the order they were added
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._canary = None               # (set of backend names, fraction of traffic)
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
@@ -205,11 +205,24 @@ class Balancer:
             ready += [b for b in backends if b.state == "draining" and b.name == pinned]
         if self._canary and ready:
             names, fraction = self._canary
-            with self._lock:
-                to_canary = self._canary_rng.random() < fraction
+            to_canary = self._canary_rng.random() < fraction
             group = [b for b in ready if (b.name in names) == to_canary]
             ready = group or ready
         return ready
+
+    def _reserve(self, request, exclude):
+        """Choose a backend and count the request as in flight on it, in one step.
+
+        Doing both under one lock means that once ``set_draining`` returns, no
+        request can still be on its way to that backend uncounted, so a drain
+        that waits for ``in_flight == 0`` really has nothing left to wait for.
+        """
+        with self._lock:
+            backend = self.policy.choose(self._candidates(request, exclude), request)
+            if backend is not None:
+                backend.in_flight += 1
+                backend.requests += 1
+            return backend
 
     def _mark_down(self, backend, why):
         if backend.state == "up":
@@ -226,7 +239,7 @@ class Balancer:
         tried = []
         maybe_applied = False                       # did any attempt reach a backend that then died?
         while True:
-            backend = self.policy.choose(self._candidates(request, tried), request)
+            backend = self._reserve(request, tried)
             if backend is None:
                 why = "no healthy instance" if not tried else f"tried {', '.join(tried)}; none could answer"
                 if maybe_applied:
@@ -260,19 +273,17 @@ class Balancer:
         headers["X-Forwarded-For"] = "127.0.0.1"
         if request.body:
             headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
-        conn = backend.connection()
-        with self._lock:
-            backend.in_flight += 1
-            backend.requests += 1
         try:
-            conn.request(request.method, request.target, body=request.body or None, headers=headers)
-            answer = conn.getresponse()
-            payload = answer.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            with self._lock:
-                backend.failures += 1
-            raise _NoAnswer() from None
+            conn = backend.connection()
+            try:
+                conn.request(request.method, request.target, body=request.body or None, headers=headers)
+                answer = conn.getresponse()
+                payload = answer.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                with self._lock:
+                    backend.failures += 1
+                raise _NoAnswer() from None
         finally:
             with self._lock:
                 backend.in_flight -= 1
@@ -289,27 +300,23 @@ class Balancer:
 
     def _tunnel(self, request):
         """Pass a WebSocket upgrade to one backend, then copy bytes both ways until one side closes."""
-        backend = self.policy.choose(self._candidates(request, []), request)
+        backend = self._reserve(request, [])
         if backend is None:
             return Response(503, {"error": "no healthy game server"})
         try:
-            upstream = socket.create_connection(backend.address, timeout=self.timeout)
-        except OSError:
-            self._mark_down(backend, "refused a WebSocket connection")
-            return Response(503, {"error": f"{backend.name} is unreachable; try again"})
-        lines = [f"{request.method} {request.target} HTTP/1.1"]
-        lines += [f"{k}: {v}" for k, v in request.headers.items()]
-        upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body)
-        client = request.client
-        with self._lock:
-            backend.in_flight += 1
-            backend.requests += 1
-        try:
-            _copy_both_ways(client, upstream, self._stop)
+            try:
+                upstream = socket.create_connection(backend.address, timeout=self.timeout)
+            except OSError:
+                self._mark_down(backend, "refused a WebSocket connection")
+                return Response(503, {"error": f"{backend.name} is unreachable; try again"})
+            lines = [f"{request.method} {request.target} HTTP/1.1"]
+            lines += [f"{k}: {v}" for k, v in request.headers.items()]
+            with upstream:
+                upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body)
+                _copy_both_ways(request.client, upstream, self._stop)
         finally:
             with self._lock:
                 backend.in_flight -= 1
-            upstream.close()
         return None                               # the connection was used up by the tunnel
 
     # -- health checks --------------------------------------------------------------

@@ -136,6 +136,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     """Turns one HTTP request into a ``Request``, asks the server to handle it, writes the answer."""
 
     protocol_version = "HTTP/1.1"          # keep-alive: one connection carries many requests
+    default_request_version = "HTTP/1.1"   # even a garbled request line gets a proper status line back
     server_version = "labsupport"
     sys_version = ""
 

@@ -1,0 +1,59 @@
+"""deploys.py: rolling, blue-green and canary deploys, with users shopping meanwhile."""
+
+import threading
+
+from labsupport import Cluster
+
+
+def deploy_during_traffic(shop, deploy, users=10, actions=40):
+    report = {}
+    traffic = threading.Thread(target=lambda: report.update(r=shop.run_traffic(users=users, actions=actions, seed=3)))
+    traffic.start()
+    result = deploy()
+    traffic.join()
+    return report["r"], result
+
+
+def test_rolling_deploy_of_the_stateless_shop_loses_nothing():
+    with Cluster.stateless(instances=3, service_ms=5) as shop:
+        report, deploy = deploy_during_traffic(shop, lambda: shop.rolling_deploy("v2"))
+        assert (report.failed_actions, report.unknown_outcomes, report.lost_sessions, report.lost_items) == (0, 0, 0, 0)
+        assert {s.version for s in shop.instances} == {"v2"} and len(deploy.replaced) == 3
+
+
+def test_blue_green_of_the_stateless_shop_loses_nothing():
+    with Cluster.stateless(instances=2, service_ms=5) as shop:
+        report, deploy = deploy_during_traffic(shop, lambda: shop.blue_green("v2"))
+        assert (report.failed_actions, report.unknown_outcomes, report.lost_sessions, report.lost_items) == (0, 0, 0, 0)
+        assert [s.version for s in shop.instances] == ["v2", "v2"]
+
+
+def test_rolling_deploy_of_the_stateful_shop_without_draining_loses_every_session():
+    with Cluster.stateful(instances=3) as shop:
+        users = [shop.user(f"u{i}") for i in range(6)]
+        for u in users:
+            u.add("book")
+        deploy = shop.rolling_deploy("v2", drain=False)
+        assert deploy.sessions_lost == 6
+        for u in users:
+            assert u.cart() == {} and u.session_lost
+
+
+def test_rolling_deploy_of_the_stateful_shop_with_a_drain_timeout_still_loses_open_sessions():
+    with Cluster.stateful(instances=2) as shop:
+        users = [shop.user(f"u{i}") for i in range(4)]
+        for u in users:
+            u.add("book")
+        deploy = shop.rolling_deploy("v2", drain=True, timeout=0.2)
+        assert deploy.sessions_lost == 4            # nobody logged out within the drain timeout
+
+
+def test_canary_promote_and_rollback():
+    with Cluster.stateless(instances=2) as shop:
+        shop.canary("v2", percent=50)
+        assert sorted(s.version for s in shop.instances) == ["v1", "v1", "v2"]
+        shop.rollback_canary()
+        assert [s.version for s in shop.instances] == ["v1", "v1"]
+        shop.canary("v2", percent=50)
+        shop.promote_canary()
+        assert {s.version for s in shop.instances} == {"v2"}
