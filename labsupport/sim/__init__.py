@@ -1,0 +1,26 @@
+"""Simulations of what one machine cannot show: a day of autoscaling at 1,000
+instances, a rolling deploy that waits for long sessions, a region failure.
+
+The live lab runs a handful of real servers on one machine. These simpy
+models take over where it stops: the same ideas (stateless instances are
+interchangeable, stateful ones hold sessions) at the scale of a real fleet.
+Each model lives in its own small module, is driven by a ``seed`` and returns
+a result whose ``table()`` is the same on every run. ``simulate_cluster`` is
+the bridge: the lab's own cluster at request level, to compare with a live
+run. Chapters 02 (F4, F5) and 06 (W2, W5, W6) use them.
+"""
+
+from labsupport.sim.autoscaling import (AutoscalingComparison, AutoscalingResult, compare_autoscaling,
+                                        simulate_autoscaling)
+from labsupport.sim.calibration import ClusterSimResult, simulate_cluster
+from labsupport.sim.regions import (RegionFailureComparison, RegionFailureResult, compare_region_failure,
+                                    simulate_region_failure)
+from labsupport.sim.rolling_deploy import (DRAIN_TIMEOUTS, DeployResult, DrainTradeoff,
+                                           compare_drain_timeouts, simulate_rolling_deploy)
+
+__all__ = [
+    "simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison",
+    "simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff", "DRAIN_TIMEOUTS",
+    "simulate_region_failure", "compare_region_failure", "RegionFailureResult", "RegionFailureComparison",
+    "simulate_cluster", "ClusterSimResult",
+]

@@ -1,0 +1,229 @@
+"""Autoscaling a day of traffic: identical stateless instances vs session-pinned ones.
+
+An autoscaler adds instances when utilisation passes a target and removes
+them after a cool-down. In a stateless tier a new instance takes its share of
+the load as soon as it has started, and a removed instance takes nothing with
+it. In a stateful tier each session is pinned to the instance that created
+it: a new instance only receives *new* sessions, and removing an instance
+either waits for its sessions to end (draining, which costs instance-hours) or
+throws them away. Chapter 06 (W2) runs this at 1,000 instances; chapter 02
+(F4) uses it to show why scaling a stateful tier is slow.
+
+Simplifications: time moves in one-minute steps and sessions are counted, not
+simulated one by one (fractional counts are fine at this scale); the two
+tiers, and what adding or removing an instance means for each, are in
+``scaling_tiers.py``. Requests an instance cannot serve within a minute are
+counted as "over capacity" (they would queue past any sensible timeout).
+Both tiers see exactly the same users; a user whose session was lost logs in
+again a minute later and starts from nothing.
+"""
+
+import math
+import random
+from dataclasses import dataclass, field
+
+import simpy
+
+from labsupport.sim.checks import require_choice, require_int, require_number, require_seed
+from labsupport.sim.scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
+from labsupport.sim.tables import ResultTable, format_duration
+
+__all__ = ["simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison"]
+
+STEP_S = 60                  # one step of the model is one minute
+DAY_MINUTES = 24 * 60
+SESSION_MINUTES = 30         # mean session length (exponential)
+TARGET_UTILISATION = 0.7     # the autoscaler aims for 70 % busy
+TOLERANCE = 0.1              # ...and ignores deviations within 10 % of it
+START_DELAY_S = 120          # a new instance serves two minutes after launch
+COOL_DOWN_S = 600            # scale down to the highest need of the last 10 minutes
+MIN_INSTANCES = 2
+NIGHT_LEVEL = 0.25           # traffic at 02:00 relative to the 14:00 peak
+PEAK_HOUR = 14
+NOISE = 0.03                 # minute-to-minute wobble of new sessions
+SPIKE_HOURS = (8, 20)        # a flash crowd arrives at a seeded time in this window
+SPIKE_SIZE = (0.8, 1.2)      # ...adding this fraction of the current users
+SPIKE_MINUTES = 2            # ...within two minutes
+
+
+def _users_wanted(hour, peak_sessions):
+    """Concurrent sessions the day's curve asks for at ``hour`` (cosine, peak at PEAK_HOUR)."""
+    wave = (1 + math.cos(2 * math.pi * (hour - PEAK_HOUR) / 24)) / 2
+    return peak_sessions * (NIGHT_LEVEL + (1 - NIGHT_LEVEL) * wave)
+
+
+def _day_of_arrivals(peak_sessions, rng):
+    """New sessions per minute for one day, the spike's minute, and the sessions at midnight."""
+    keep = math.exp(-1 / SESSION_MINUTES)
+    wanted = [_users_wanted(m / 60, peak_sessions) for m in range(DAY_MINUTES + 1)]
+    spike_minute = rng.randrange(SPIKE_HOURS[0] * 60, SPIKE_HOURS[1] * 60)
+    spike_size = rng.uniform(*SPIKE_SIZE)
+    arrivals = []
+    for m in range(DAY_MINUTES):
+        new = max(0.0, wanted[m + 1] - wanted[m] * keep) * (1 + NOISE * rng.gauss(0, 1))
+        if spike_minute <= m < spike_minute + SPIKE_MINUTES:
+            new += spike_size * wanted[spike_minute] / SPIKE_MINUTES
+        arrivals.append(max(0.0, new))
+    return arrivals, spike_minute, wanted[0]
+
+
+@dataclass(frozen=True, repr=False)
+class AutoscalingResult(ResultTable):
+    """One tier through one day: what the autoscaler did and what users felt."""
+    tier: str
+    seed: int
+    spike_at: str
+    peak_instances: int
+    overloaded_minutes: int
+    requests_total: int
+    requests_over_capacity: int
+    sessions_started: int
+    sessions_lost: int
+    max_drain_minutes: float
+    instance_hours: float
+    series: dict = field(compare=False)
+
+    HEADERS = ("tier", "peak instances", "overloaded min", "requests over capacity",
+               "sessions lost", "longest drain", "instance-hours")
+
+    def row(self):
+        return [self.tier, self.peak_instances, self.overloaded_minutes, self.requests_over_capacity,
+                self.sessions_lost, format_duration(self.max_drain_minutes * 60), round(self.instance_hours)]
+
+    def _table_data(self):
+        return f"Autoscaling one day (spike at {self.spike_at}, seed {self.seed})", self.HEADERS, [self.row()]
+
+    def plot(self, ax=None):
+        """Instances over the day on ``ax`` (a new figure if None); returns the Axes."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+            ax = plt.subplots()[1]
+        ax.plot(self.series["hour"], self.series["instances"], label=self.tier)
+        ax.set_xlabel("hour of day")
+        ax.set_ylabel("instances running")
+        ax.legend()
+        return ax
+
+
+@dataclass(frozen=True, repr=False)
+class AutoscalingComparison(ResultTable):
+    """Several tiers through the same day (same users, same spike)."""
+    results: tuple
+
+    def _table_data(self):
+        first = self.results[0]
+        title = f"Autoscaling one day, same users (spike at {first.spike_at}, seed {first.seed})"
+        return title, AutoscalingResult.HEADERS, [r.row() for r in self.results]
+
+    @property
+    def series(self):
+        return {r.tier: r.series for r in self.results}
+
+    def plot(self, ax=None):
+        """Instances over the day for every tier on one Axes; returns the Axes."""
+        for result in self.results:
+            ax = result.plot(ax)
+        return ax
+
+
+def _boot(env, tier, delay_s):
+    yield env.timeout(delay_s)
+    tier.booting -= 1
+    tier.instance_ready()
+
+
+def _autoscale(env, tier, wishes, start_delay_s):
+    """Scale up at once when busier than the target; scale down to the highest recent need."""
+    serving = tier.serving_count
+    busy = tier.demand_rps() / (serving * CAPACITY_RPS * TARGET_UTILISATION)
+    if busy > 1 + TOLERANCE and wishes[-1] > serving + tier.booting:
+        for _ in range(wishes[-1] - serving - tier.booting):
+            tier.booting += 1
+            env.process(_boot(env, tier, start_delay_s))
+    elif tier.booting == 0 and max(wishes) < serving:
+        tier.remove(serving - max(wishes), env.now)
+
+
+def _day(env, tier, arrivals, log, start_delay_s, cool_down_s):
+    """Every minute: sessions end and begin, requests are served, the autoscaler decides."""
+    keep = math.exp(-1 / SESSION_MINUTES)
+    wishes = []                  # instances needed at the target, one per minute of the cool-down
+    lost_before = 0.0
+    for minute, new_sessions in enumerate(arrivals):
+        returning = tier.lost - lost_before     # users whose session was lost log in again
+        lost_before = tier.lost
+        tier.end_sessions(keep)
+        tier.start_sessions(new_sessions + returning)
+        tier.finish_drains(env.now)
+        log.record(minute, tier)
+        needed = math.ceil(tier.demand_rps() / (CAPACITY_RPS * TARGET_UTILISATION))
+        wishes = (wishes + [max(MIN_INSTANCES, needed)])[-max(1, int(cool_down_s // STEP_S)):]
+        _autoscale(env, tier, wishes, start_delay_s)
+        yield env.timeout(STEP_S)
+
+
+class _DayLog:
+    def __init__(self):
+        self.series = {"hour": [], "instances": [], "serving": [], "draining": [],
+                       "demand_rps": [], "capacity_rps": [], "over_capacity_rps": []}
+        self.requests = self.over = self.instance_minutes = 0.0
+        self.overloaded_minutes = 0
+
+    def record(self, minute, tier):
+        running = tier.serving_count + tier.booting + tier.draining_count
+        demand, over = tier.demand_rps(), tier.over_capacity_rps()
+        self.requests += demand * STEP_S
+        self.over += over * STEP_S
+        self.overloaded_minutes += over * STEP_S >= 1
+        self.instance_minutes += running
+        for key, value in (("hour", minute / 60), ("instances", running), ("serving", tier.serving_count),
+                           ("draining", tier.draining_count), ("demand_rps", round(demand, 1)),
+                           ("capacity_rps", tier.serving_count * CAPACITY_RPS),
+                           ("over_capacity_rps", round(over, 1))):
+            self.series[key].append(value)
+
+
+def simulate_autoscaling(tier="stateless", peak_instances=1000, seed=7, scale_down="drain",
+                         drain_timeout_s=None, start_delay_s=START_DELAY_S, cool_down_s=COOL_DOWN_S):
+    """Simulate one day of an autoscaled ``tier`` ("stateless" or "stateful").
+
+    ``peak_instances`` sizes the traffic: the day's normal peak needs that many
+    instances at the target utilisation (the seeded spike needs more). For the
+    stateful tier ``scale_down`` is "drain" (wait for pinned sessions to end,
+    at most ``drain_timeout_s`` seconds; None waits for all) or "kill".
+    """
+    require_choice("tier", tier, ("stateless", "stateful"))
+    require_choice("scale_down", scale_down, ("drain", "kill"))
+    peak_instances = require_int("peak_instances", peak_instances, minimum=MIN_INSTANCES)
+    seed = require_seed(seed)
+    if drain_timeout_s is not None:
+        require_number("drain_timeout_s", drain_timeout_s)
+    require_number("start_delay_s", start_delay_s)
+    require_number("cool_down_s", cool_down_s)
+    rng = random.Random(seed)
+    peak_sessions = peak_instances * CAPACITY_RPS * TARGET_UTILISATION / SESSION_RPS
+    arrivals, spike_minute, first_sessions = _day_of_arrivals(peak_sessions, rng)
+    first = max(MIN_INSTANCES, math.ceil(first_sessions * SESSION_RPS / (CAPACITY_RPS * TARGET_UTILISATION)))
+    if tier == "stateless":
+        model = StatelessTier(first, first_sessions)
+    else:
+        model = StatefulTier(first, first_sessions, scale_down == "drain", drain_timeout_s)
+    env, log = simpy.Environment(), _DayLog()
+    env.process(_day(env, model, arrivals, log, start_delay_s, cool_down_s))
+    env.run(until=DAY_MINUTES * STEP_S)
+    return AutoscalingResult(
+        tier=model.label, seed=seed, spike_at=f"{spike_minute // 60:02d}:{spike_minute % 60:02d}",
+        peak_instances=max(log.series["instances"]), overloaded_minutes=log.overloaded_minutes,
+        requests_total=round(log.requests), requests_over_capacity=round(log.over),
+        sessions_started=round(first_sessions + sum(arrivals)), sessions_lost=round(model.lost),
+        max_drain_minutes=max(model.drain_minutes, default=0.0),
+        instance_hours=log.instance_minutes / 60, series=log.series)
+
+
+def compare_autoscaling(peak_instances=1000, seed=7, drain_timeout_s=None):
+    """The same day for a stateless tier and a stateful tier that drains or does not."""
+    return AutoscalingComparison(results=(
+        simulate_autoscaling("stateless", peak_instances, seed),
+        simulate_autoscaling("stateful", peak_instances, seed, "drain", drain_timeout_s),
+        simulate_autoscaling("stateful", peak_instances, seed, "kill"),
+    ))

@@ -1,0 +1,254 @@
+"""The simulations of labsupport.sim: seeded, and showing what the course claims.
+
+Pinned here: the same seed gives the same result and another seed other
+details; autoscaling a stateless tier clears a spike sooner than a tier whose
+sessions are pinned, and a stateful scale-down either loses sessions or pays
+for draining in instance-hours (chapter 02 F4, chapter 06 W2); a rolling
+deploy of a stateful tier trades deploy time against lost sessions, while a
+stateless one loses nothing (F5, W5); a region failure costs a stateless tier
+no sessions and a stateful one the failed region's sessions (W6); and the
+request-level model of the lab's cluster reaches the queueing-theory
+throughput. Models run at small scale here; benchmarks/sim_speed.py times
+the full scale.
+"""
+
+import math
+
+import matplotlib
+import pytest
+from matplotlib.figure import Figure
+
+from labsupport.errors import InvalidArgumentError, LabError
+from labsupport.sim import (compare_autoscaling, compare_drain_timeouts, compare_region_failure,
+                            simulate_autoscaling, simulate_cluster, simulate_region_failure,
+                            simulate_rolling_deploy)
+from labsupport.sim.scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
+
+SMALL_PEAK = 100          # instances at the day's normal peak: fast, same shape as 1,000
+
+
+@pytest.fixture(scope="module")
+def day():
+    """Stateless, stateful with draining, stateful without: one day, same users."""
+    stateless, drain, kill = compare_autoscaling(peak_instances=SMALL_PEAK, seed=7).results
+    return {"stateless": stateless, "drain": drain, "kill": kill}
+
+
+@pytest.fixture(scope="module")
+def deploys():
+    return compare_drain_timeouts(instances=8, timeouts=(0, 60, 300, 1800, None), seed=7).results
+
+
+@pytest.fixture(scope="module")
+def regions():
+    stateless, memory_only, replica = compare_region_failure(regions=3, replication_lag_s=5, seed=7).results
+    return {"stateless": stateless, "memory_only": memory_only, "replica": replica}
+
+
+# --- seeds --------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("run", [
+    lambda seed: simulate_autoscaling("stateful", SMALL_PEAK, seed),
+    lambda seed: simulate_rolling_deploy("stateful", instances=5, drain_timeout_s=300, seed=seed),
+    lambda seed: simulate_region_failure("stateful", seed=seed),
+    lambda seed: simulate_cluster(seed=seed),
+], ids=["autoscaling", "rolling_deploy", "regions", "calibration"])
+def test_same_seed_same_result_other_seed_other_details(run):
+    first, again, other = run(7), run(7), run(8)
+    assert first == again
+    assert first.table() == again.table() and first.series == again.series
+    assert first != other or first.series != other.series
+
+
+def test_autoscaling_seed_moves_the_spike():
+    spikes = {simulate_autoscaling("stateless", SMALL_PEAK, seed).spike_at for seed in range(5)}
+    assert len(spikes) > 1
+
+
+# --- autoscaling (F4, W2) -----------------------------------------------------------------------
+
+def test_both_tiers_see_the_same_users_and_the_same_autoscaler(day):
+    assert day["stateless"].sessions_started == day["drain"].sessions_started
+    assert day["stateless"].peak_instances == day["drain"].peak_instances
+    assert day["stateless"].peak_instances > SMALL_PEAK          # the spike needs more than the normal peak
+
+
+def test_stateless_tier_clears_a_spike_sooner_than_a_pinned_tier(day):
+    assert day["stateless"].overloaded_minutes < day["drain"].overloaded_minutes
+    assert day["stateless"].requests_over_capacity < day["drain"].requests_over_capacity
+
+
+def test_stateless_scale_down_loses_nothing(day):
+    assert day["stateless"].sessions_lost == 0
+
+
+def test_stateful_scale_down_without_draining_loses_sessions(day):
+    assert day["kill"].sessions_lost > 0
+    assert day["drain"].sessions_lost == 0
+
+
+def test_draining_keeps_instances_longer_and_costs_instance_hours(day):
+    assert day["drain"].max_drain_minutes > 60
+    assert day["drain"].instance_hours > day["kill"].instance_hours
+    assert day["drain"].instance_hours > day["stateless"].instance_hours
+
+
+def test_a_drain_timeout_caps_the_drain_and_loses_the_rest():
+    capped = simulate_autoscaling("stateful", SMALL_PEAK, 7, "drain", drain_timeout_s=1800)
+    assert capped.max_drain_minutes == pytest.approx(30)
+    assert capped.sessions_lost > 0
+
+
+def test_a_new_stateful_instance_only_gets_new_sessions():
+    tier = StatefulTier(instances=2, sessions=2000, drain=True, drain_timeout_s=None)
+    tier.instance_ready()
+    tier.start_sessions(300)
+    assert sorted(inst.sessions for inst in tier.serving) == [300, 1000, 1000]
+    assert tier.over_capacity_rps() == pytest.approx(0)          # 1000 sessions x 0.1 = capacity
+
+
+def test_a_new_stateless_instance_takes_load_at_once():
+    sessions = 3 * CAPACITY_RPS / SESSION_RPS                     # enough for three instances
+    tier = StatelessTier(instances=2, sessions=sessions)
+    assert tier.over_capacity_rps() == pytest.approx(CAPACITY_RPS)
+    tier.instance_ready()
+    assert tier.over_capacity_rps() == 0
+
+
+# --- rolling deploy (F5, W5) --------------------------------------------------------------------
+
+def test_longer_drain_loses_fewer_sessions_and_takes_longer(deploys):
+    stateful = [r for r in deploys if r.tier == "stateful"]
+    lost = [r.sessions_lost for r in stateful]
+    took = [r.deploy_s for r in stateful]
+    assert lost == sorted(lost, reverse=True) and lost[0] > lost[-1]
+    assert took == sorted(took) and took[0] < took[-1]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_longer_drain_loses_a_smaller_share_whatever_the_seed(seed):
+    # Counts of lost sessions for 0 s and 60 s can swap by a few for some seeds
+    # (a one-minute drain saves few 15-minute sessions); the share lost cannot.
+    results = compare_drain_timeouts(instances=6, timeouts=(0, 60, 300, 1800, None), seed=seed).results
+    shares = [r.lost_share for r in results if r.tier == "stateful"]
+    assert shares == sorted(shares, reverse=True) and shares[0] == 1 and shares[-1] == 0
+
+
+def test_no_drain_loses_every_session_on_replaced_instances(deploys):
+    no_drain = deploys[0]
+    assert no_drain.sessions_lost == no_drain.sessions_on_replaced > 0
+
+
+def test_waiting_for_all_loses_none_and_lasts_as_long_as_the_longest_session(deploys):
+    wait_all = next(r for r in deploys if r.tier == "stateful" and r.drain_timeout_s is None)
+    assert wait_all.sessions_lost == 0
+    assert wait_all.longest_drain_s > 15 * 60                     # longer than the mean session
+    assert wait_all.deploy_s >= wait_all.longest_drain_s
+
+
+def test_stateless_deploy_loses_nothing_and_is_short(deploys):
+    stateless = deploys[-1]
+    assert stateless.tier == "stateless"
+    assert stateless.sessions_on_replaced > 0 and stateless.sessions_lost == 0
+    assert stateless.deploy_s < 2 * deploys[0].deploy_s
+
+
+def test_deploy_records_every_instance_moving_to_v2():
+    result = simulate_rolling_deploy("stateless", instances=4, seed=7)
+    assert result.series["instances_on_v2"] == [0, 1, 2, 3, 4]
+
+
+# --- regions (W6) -------------------------------------------------------------------------------
+
+def test_region_failure_costs_a_stateless_tier_no_sessions(regions):
+    assert regions["stateless"].sessions_lost == 0
+    assert regions["stateless"].writes_lost == 0
+
+
+def test_region_failure_loses_the_failed_regions_sessions_when_they_live_in_memory(regions):
+    per_region = 10 * 100 * 0.6 / 0.2       # instances x rps each x utilisation / rps per session
+    assert regions["memory_only"].sessions_lost == pytest.approx(per_region, rel=0.1)
+
+
+def test_async_replica_keeps_sessions_but_loses_the_lag_window(regions):
+    replica = regions["replica"]
+    assert replica.sessions_lost == 0
+    assert 0 < replica.writes_lost < regions["memory_only"].writes_lost
+    assert replica.failover_s > regions["stateless"].failover_s
+    assert replica.requests_failed > regions["stateless"].requests_failed
+
+
+def test_failover_needs_spare_capacity_in_the_surviving_regions():
+    three = simulate_region_failure("stateless", regions=3, seed=7)
+    two = simulate_region_failure("stateless", regions=2, seed=7)
+    assert three.peak_survivor_utilisation < 1 < two.peak_survivor_utilisation
+    assert two.requests_failed > 5 * three.requests_failed
+
+
+# --- calibration against the live lab -----------------------------------------------------------
+
+def test_simulate_cluster_exposes_what_the_live_comparison_reads():
+    result = simulate_cluster(instances=3, workers=4, service_ms=20, clients=12, requests=600, seed=7)
+    assert result.throughput_rps == pytest.approx(3 * 4 * 1000 / 20, rel=0.05)
+    assert result.latency_ms(50) == pytest.approx(20)
+    assert result.latency_ms(99) >= result.latency_ms(50)
+
+
+@pytest.mark.parametrize("clients", [12, 24, 48])
+def test_saturating_clients_reach_the_analytic_throughput(clients):
+    result = simulate_cluster(instances=3, workers=4, service_ms=20, clients=clients, requests=1200, seed=7)
+    assert result.bound_rps == 600
+    assert result.throughput_rps == pytest.approx(result.bound_rps, rel=0.05)
+    assert result.latency_ms(50) == pytest.approx(20 * clients / 12)   # extra clients only queue
+
+
+def test_too_few_clients_leave_slots_idle():
+    result = simulate_cluster(instances=3, workers=4, service_ms=20, clients=6, requests=600, seed=7)
+    assert result.throughput_rps == pytest.approx(6 * 1000 / 20, rel=0.05)
+
+
+# --- results a notebook shows -------------------------------------------------------------------
+
+def test_results_show_as_text_and_html(day, deploys, regions):
+    comparison = compare_region_failure(seed=7)
+    for result in (day["drain"], comparison, simulate_cluster()):
+        text = result.table()
+        assert repr(result) == text and text.splitlines()[0]
+        assert result._repr_html_().startswith("<table>")
+    assert "wait for all" in compare_drain_timeouts(instances=2, timeouts=(None,)).table()
+
+
+def test_plot_draws_on_the_given_axes_without_touching_rcparams(day):
+    before = dict(matplotlib.rcParams)
+    ax = Figure().subplots()
+    assert day["drain"].plot(ax) is ax
+    assert len(ax.get_lines()) == 1
+    assert dict(matplotlib.rcParams) == before
+
+
+# --- misuse -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("call, named", [
+    (lambda: simulate_autoscaling("blue"), "tier"),
+    (lambda: simulate_autoscaling("stateful", scale_down="later"), "scale_down"),
+    (lambda: simulate_autoscaling(peak_instances=0), "peak_instances"),
+    (lambda: simulate_rolling_deploy(instances=-3), "instances"),
+    (lambda: simulate_rolling_deploy(drain_timeout_s=-1), "drain_timeout_s"),
+    (lambda: compare_drain_timeouts(timeouts=()), "timeouts"),
+    (lambda: simulate_region_failure(regions=5), "regions"),
+    (lambda: simulate_region_failure(fail_region="mars"), "fail_region"),
+    (lambda: simulate_cluster(service_ms=0), "service_ms"),
+    (lambda: simulate_cluster(seed="seven"), "seed"),
+    (lambda: simulate_cluster().latency_ms(101), "percentile"),
+])
+def test_misuse_raises_a_lab_error_naming_the_argument(call, named):
+    with pytest.raises(InvalidArgumentError) as caught:
+        call()
+    assert isinstance(caught.value, LabError) and isinstance(caught.value, ValueError)
+    assert named in str(caught.value)
+
+
+def test_series_are_plain_lists_a_notebook_can_plot(day):
+    series = day["stateless"].series
+    assert len(series["hour"]) == len(series["instances"]) == 24 * 60
+    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in series["demand_rps"])
