@@ -183,9 +183,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(key, one)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # Headers and body leave in one send(): one packet, one wake-up for the reader.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(payload)
+            self._headers_buffer.append(payload)
+        self.flush_headers()
 
     def send_error(self, code, message=None, explain=None):
         """The standard library answers broken HTTP with an HTML page; we answer with JSON."""
