@@ -1,0 +1,141 @@
+"""Predict, then run: a locked-in prediction is shown next to what the lab measured.
+
+Pins the predict-then-run contract the notebooks rely on: lock in, run the
+experiment, ``reveal(measured)`` shows both values and whether they matched;
+with no prediction the measurement is still shown; a measurement that fits no
+option is refused with a message saying what to pass.
+"""
+
+import json
+
+import pytest
+
+from labsupport.answers import AnswerStore
+from labsupport.errors import InvalidArgumentError
+from labsupport.predict import Predict
+from labsupport.question_bank import CHAPTERS, load_chapter
+
+CHAPTER = "02_stateful"
+QUESTIONS = [
+    {"id": "cart-survives", "kind": "predict", "prompt": "Will the cart survive?", "expected": False,
+     "options": [{"text": "Yes, still there", "value": True}, {"text": "No, it is gone", "value": False}],
+     "explanation": "It lives on another instance."},
+    {"id": "sessions-held", "kind": "predict", "prompt": "How many sessions?", "unit": "sessions",
+     "tolerance": 1, "expected": 0, "explanation": "Nothing is kept between requests."},
+    {"id": "not-a-prediction", "kind": "open", "prompt": "Why?", "model_answer": "Because."},
+]
+
+
+@pytest.fixture(autouse=True)
+def progress_file(tmp_path, monkeypatch):
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv("LABSUPPORT_PROGRESS", str(path))
+    return path
+
+
+@pytest.fixture
+def make_predict(tmp_path, progress_file):
+    folder = tmp_path / "bank"
+    folder.mkdir()
+    (folder / f"{CHAPTER}.json").write_text(json.dumps(QUESTIONS), encoding="utf-8")
+    made = []
+
+    def make(question_id):
+        widget = Predict(CHAPTER, question_id, path=progress_file, questions_dir=folder)
+        made.append(widget)
+        return widget
+    yield make
+    for widget in made:
+        widget.close()
+
+
+def test_a_locked_in_choice_is_shown_next_to_the_measurement_and_matches(make_predict, progress_file):
+    predict = make_predict("cart-survives")
+    predict.choice.index = 1
+    predict.lock_button.click()
+    assert predict.prediction is False
+    assert predict.choice.disabled and predict.lock_button.disabled
+    assert "Locked in" in predict.status.value
+    assert predict.reveal(False) is predict
+    text = predict.feedback.value
+    assert "You predicted \u201cNo, it is gone\u201d; the lab measured \u201cNo, it is gone\u201d." in text
+    assert predict.matched is True and "lab-quiz-correct" in predict.feedback._dom_classes
+    assert "It lives on another instance." in text
+    assert AnswerStore(progress_file).get(CHAPTER, "cart-survives") == {
+        "prediction": False, "actual": False, "correct": True}
+
+
+def test_a_wrong_prediction_is_marked_wrong_with_both_values(make_predict):
+    predict = make_predict("cart-survives")
+    predict.choice.index = 0
+    predict.lock_button.click()
+    predict.reveal(False)
+    assert predict.matched is False and "lab-quiz-wrong" in predict.feedback._dom_classes
+    assert "\u201cYes, still there\u201d" in predict.feedback.value
+    assert "\u201cNo, it is gone\u201d" in predict.feedback.value
+
+
+@pytest.mark.parametrize("typed, measured, matched", [("0", 0, True), ("1 session", 0, True), ("3", 0, False)])
+def test_a_numeric_prediction_matches_within_the_tolerance(make_predict, typed, measured, matched):
+    predict = make_predict("sessions-held")
+    predict.number.value = typed
+    predict.lock_button.click()
+    predict.reveal(measured)
+    assert predict.matched is matched
+    assert f"the lab measured {measured} sessions" in predict.feedback.value
+
+
+def test_reveal_without_a_prediction_still_shows_the_measurement(make_predict, progress_file):
+    predict = make_predict("sessions-held")
+    predict.reveal(0)
+    assert "You made no prediction; the lab measured 0 sessions." in predict.feedback.value
+    assert predict.matched is None
+    assert not {"lab-quiz-correct", "lab-quiz-wrong"} & set(predict.feedback._dom_classes)
+    assert predict.lock_button.disabled                      # too late to predict now
+    assert not progress_file.exists()
+
+
+def test_locking_in_nothing_asks_for_a_prediction(make_predict):
+    predict = make_predict("sessions-held")
+    predict.number.value = "lots"
+    predict.lock_button.click()
+    assert predict.prediction is None and not predict.lock_button.disabled
+    assert "Type a number first" in predict.status.value
+
+
+@pytest.mark.parametrize("question_id, measured, complaint", [
+    ("cart-survives", "gone", "pass the value of one option"),
+    ("cart-survives", 0, "pass the value of one option"),        # 0 is not False here
+    ("sessions-held", "none", "pass the measured number"),
+    ("sessions-held", True, "pass the measured number"),
+])
+def test_a_measurement_that_does_not_fit_is_refused(make_predict, question_id, measured, complaint):
+    with pytest.raises(InvalidArgumentError, match=complaint):
+        make_predict(question_id).reveal(measured)
+
+
+def test_only_predict_questions_can_be_predicted(make_predict):
+    with pytest.raises(InvalidArgumentError, match="its predictions are cart-survives, sessions-held"):
+        make_predict("not-a-prediction")
+
+
+def test_the_repr_is_fixed_before_and_after_the_reveal(make_predict):
+    predict = make_predict("sessions-held")
+    before = repr(predict)
+    predict.number.value = "0"
+    predict.lock_button.click()
+    predict.reveal(0)
+    assert repr(predict) == before == "Predict(02_stateful/sessions-held)"
+    assert predict._repr_mimebundle_()["text/plain"] == before
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_shipped_prediction_reveals_its_expected_outcome(chapter):
+    for question in (q for q in load_chapter(chapter) if q.kind == "predict"):
+        predict = Predict(chapter, question.id)
+        try:
+            if question.expected is not None:
+                predict.reveal(question.expected)
+                assert "the lab measured" in predict.feedback.value
+        finally:
+            predict.close()
