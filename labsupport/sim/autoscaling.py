@@ -26,7 +26,7 @@ import simpy
 
 from labsupport.sim.checks import require_choice, require_int, require_number, require_seed
 from labsupport.sim.scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
-from labsupport.sim.tables import ResultTable, format_duration
+from labsupport.tables import ResultTable, format_duration
 
 __all__ = ["simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison"]
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import simpy
 
 from labsupport.sim.checks import require_int, require_number, require_seed
-from labsupport.sim.tables import ResultTable
+from labsupport.tables import ResultTable
 
 __all__ = ["simulate_cluster", "ClusterSimResult"]
 

@@ -24,7 +24,7 @@ import simpy
 
 from labsupport.errors import InvalidArgumentError
 from labsupport.sim.checks import require_choice, require_int, require_number, require_seed
-from labsupport.sim.tables import ResultTable, format_duration
+from labsupport.tables import ResultTable, format_duration
 
 __all__ = ["simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff",
            "DRAIN_TIMEOUTS"]

@@ -1,15 +1,15 @@
-"""How simulation results show themselves: the same small table as text and HTML.
+"""How results show themselves: the same small table as text and HTML.
 
-Every result in ``labsupport.sim`` is a dataclass that knows its headline
-numbers as a table. ``ResultTable`` turns that table into plain text (what
-``print(result)`` and nbval see) and into HTML (what JupyterLab shows), so a
-notebook cell that ends with a result prints the same thing on every run.
-Used by the simulation chapters, 02 and 06.
+A notebook cell that ends with a result should print the same thing on every
+run (nbval compares the text) and look tidy in JupyterLab (which shows the
+HTML). ``Table`` is a ready-made table for notebook cells; ``ResultTable`` is
+a mixin for result classes, such as the simulations in ``labsupport.sim``,
+that know their headline numbers as a table. Used by every chapter.
 """
 
 import html
 
-__all__ = ["ResultTable", "text_table", "html_table", "format_duration"]
+__all__ = ["Table", "ResultTable", "text_table", "html_table", "format_duration"]
 
 
 def _cell(value):
@@ -79,3 +79,19 @@ class ResultTable:
 
     def __repr__(self):
         return self.table()
+
+
+class Table(ResultTable):
+    """A small table for a notebook: ``Table(["policy", "lost"], [["sticky", 0]], title="...")``."""
+
+    def __init__(self, headers, rows, title=""):
+        self.headers = list(headers)
+        self.rows = [list(row) for row in rows]
+        self.title = title
+
+    def _table_data(self):
+        return self.title, self.headers, self.rows
+
+    def table(self):
+        text = text_table(self.headers, self.rows)
+        return f"{self.title}\n{text}" if self.title else text
