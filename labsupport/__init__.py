@@ -16,6 +16,8 @@ from .balancer import Balancer
 from .broker import Broker, Consumer, delivery_experiment
 from .chaos import Chaos
 from .cluster import Cluster
+from .dashboard import ClusterDashboard
+from .diagram import architecture_diagram, show_mermaid
 from .durability import crash_writer_experiment
 from .errors import (ClusterClosedError, DependencyMissingError, InvalidArgumentError, LabError,
                      UnknownInstanceError)
@@ -33,10 +35,10 @@ from .tokens import TokenIssuer, TokenRejected
 from .traffic import Report, User, run_traffic
 
 __all__ = [
-    "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError", "ConsistentHash",
+    "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError", "ClusterDashboard", "ConsistentHash",
     "Consumer", "DependencyMissingError", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict",
     "Quiz", "QuizFileError", "RedisServer", "RedisStore", "Report", "SQLiteStore", "Server", "StoreUnavailable",
     "StreamProcessor", "Table", "TokenIssuer", "TokenRejected", "UnknownInstanceError", "User",
-    "crash_writer_experiment", "delivery_experiment", "generate_events", "load_chapter", "load_questions",
-    "make_policy", "progress", "run_traffic", "shutdown_all", "window_experiment",
+    "architecture_diagram", "crash_writer_experiment", "delivery_experiment", "generate_events", "load_chapter", "load_questions",
+    "make_policy", "progress", "run_traffic", "show_mermaid", "shutdown_all", "window_experiment",
 ]

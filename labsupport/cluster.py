@@ -197,9 +197,9 @@ class Cluster:
             name = f"shop-{next(self._numbers)}"
         server = Server(self._new_app, name=name, version=version or self.version, workers=self.workers,
                         service_ms=self.service_ms, queue_limit=self.queue_limit, events=self.events).start()
+        self.balancer.add_backend(name, server.address)      # first the balancer, so status(name) always works
         with self._lock:
             self._instances.append(server)
-        self.balancer.add_backend(name, server.address)
         return name
 
     def remove_instance(self, name, drain=True, timeout=None):
@@ -259,6 +259,9 @@ class Cluster:
     def start_traffic(self, users=8, think_ms=50, seed=None):
         """Keep ``users`` users shopping in the background until ``stop_traffic()``."""
         self._check_open()
+        _whole("users", users, 1, 200)
+        if not isinstance(think_ms, (int, float)) or think_ms < 0:
+            raise InvalidArgumentError(f"think_ms must be a number of milliseconds >= 0, not {think_ms!r}")
         if self._traffic is not None:
             return
         stop = threading.Event()

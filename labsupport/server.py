@@ -446,10 +446,9 @@ class Server:
         httpd.wait_for_threads(timeout=2.0)
         with self._lock:
             self.state = final_state
-            if final_state == "dead":
-                self.app = None                       # what the process held in memory is gone
-        if final_state != "dead" and self.app is not None and hasattr(self.app, "close"):
-            self.app.close()
+            app, self.app = self.app, None            # stopped or crashed, the process's memory is gone
+        if final_state != "dead" and hasattr(app, "close"):
+            app.close()                               # a graceful stop may tidy up; a crash cannot
 
     def _count(self, key, delta):
         with self._lock:

@@ -1,0 +1,231 @@
+"""dashboard.py: every button does what the same public Cluster call does, and the picture follows.
+
+Real clusters, no browser. A click on Kill must crash that instance and the
+tile must turn dead (red, class lab-tile-dead); Restart brings it back; Drain
+ends in stopped while the picture keeps moving; tiles come and go with
+instances; the traffic button moves the ledger. The live thread must never
+outlive its cluster, its dashboard, or a newer dashboard for the same cluster.
+"""
+
+import re
+import threading
+
+import pytest
+
+from labsupport.cluster import Cluster
+from labsupport.dashboard import CLOSED_MESSAGE, REPLACED_MESSAGE, ClusterDashboard, next_version
+from labsupport.errors import InvalidArgumentError
+from labsupport.registry import shutdown_all
+from tests.conftest import wait_for
+
+KINDS = ("stateless", "stateful")
+
+
+def dashboard_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith("lab-dashboard") and t.is_alive()]
+
+
+@pytest.fixture
+def make():
+    """make(kind, instances) -> (cluster, dashboard); both closed after the test."""
+    made = []
+
+    def build(kind, instances=2, **options):
+        cluster = getattr(Cluster, kind)(instances=instances, service_ms=0.5, **options)
+        dashboard = ClusterDashboard(cluster, refresh_s=0.1)
+        made.append((cluster, dashboard))
+        return cluster, dashboard
+
+    yield build
+    for cluster, dashboard in made:
+        dashboard.close()
+        cluster.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_kill_button_crashes_that_instance_and_the_tile_turns_dead(make, kind):
+    shop, board = make(kind)
+    tile = board.tiles["shop-1"]
+    assert tile.status == "up" and "lab-tile-up" in tile._dom_classes
+    tile.kill_button.click()
+    board.refresh()
+    assert shop.status("shop-1") == "dead" and shop.status("shop-2") == "up"
+    assert tile.status == "dead" and "dead" in tile.card.value
+    assert "lab-tile-dead" in tile._dom_classes and "lab-tile-up" not in tile._dom_classes
+    assert tile.kill_button.disabled
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_restart_button_brings_a_dead_instance_back(make, kind):
+    shop, board = make(kind)
+    board.tiles["shop-2"].kill_button.click()
+    board.tiles["shop-2"].restart_button.click()
+    board.refresh()
+    assert shop.status("shop-2") == "up"
+    assert board.tiles["shop-2"].status == "up" and "lab-tile-up" in board.tiles["shop-2"]._dom_classes
+
+
+def test_tile_colour_says_who_holds_state(make):
+    _, stateless = make("stateless")
+    _, stateful = make("stateful")
+    assert "#90EE90" in stateless.tiles["shop-1"].card.value       # green: disposable
+    assert "#FFB6C1" in stateful.tiles["shop-1"].card.value        # pink: holds sessions
+
+
+def test_stateful_tile_counts_sessions_held_in_memory(make):
+    shop, board = make("stateful")
+    alice = shop.user("alice")
+    board.refresh()
+    home = board.tiles[alice.last_instance]
+    assert re.search(r">1</div><div[^>]*>sessions in its memory", home.card.value)
+    home.kill_button.click()
+    board.refresh()
+    assert "memory gone" in home.card.value
+
+
+def test_drain_runs_in_the_background_and_ends_stopped(make):
+    shop, board = make("stateful")
+    alice = shop.user("alice")                      # a session pinned to one instance: the drain waits for it
+    name = alice.last_instance
+    board.tiles[name].drain_button.click()
+    assert wait_for(lambda: shop.status(name) == "draining")
+    board.refresh()
+    assert f"draining {name}..." in board.message.value
+    assert board.tiles[name].status == "draining" and board.deploy_button.disabled
+    board.deploy_button.click()                     # one slow operation at a time
+    assert f"draining {name}... (one operation at a time" in board.message.value
+    alice.logout()                                  # the session ends, so the drain can finish
+    assert board.wait_idle(timeout=15)
+    assert shop.status(name) == "stopped" and board.tiles[name].status == "stopped"
+    assert "lab-tile-stopped" in board.tiles[name]._dom_classes
+    assert f"draining {name}: done" in board.message.value and "0 sessions lost" in board.message.value
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_add_and_remove_buttons_change_the_tiles(make, kind):
+    shop, board = make(kind)
+    board.add_button.click()
+    assert list(board.tiles) == ["shop-1", "shop-2", "shop-3"]
+    assert "lab-tile-name-shop-3" in board.tiles["shop-3"]._dom_classes
+    assert board.grid.children[-1] is board.tiles["shop-3"]
+    board.remove_button.click()
+    assert board.wait_idle(timeout=15)
+    assert [s.name for s in shop.instances] == ["shop-1", "shop-2"]
+    assert list(board.tiles) == ["shop-1", "shop-2"] and len(board.grid.children) == 2
+
+
+def test_a_failing_click_is_explained_in_the_status_line_not_raised(make):
+    shop, board = make("stateless")
+    stale = board.tiles["shop-2"]
+    shop.remove_instance("shop-2")                  # removed in code; the tile is still on screen
+    stale.kill_button.click()
+    assert "kill shop-2 failed: no instance named" in board.message.value
+    assert "shop-2" not in board.tiles
+
+
+def test_remove_keeps_the_last_instance(make):
+    shop, board = make("stateless", instances=1)
+    board.remove_button.click()
+    assert board.wait_idle(timeout=5)
+    assert len(shop.instances) == 1 and "at least one instance" in board.message.value
+
+
+def test_deploy_button_rolls_to_the_next_version(make):
+    shop, board = make("stateless")
+    assert board.deploy_button.description == "Deploy v2 (rolling)"
+    board.deploy_button.click()
+    assert board.wait_idle(timeout=20)
+    assert shop.version == "v2" and {s.version for s in shop.instances if s.alive} == {"v2"}
+    assert all(tile.status == "up" and "v2" in tile.card.value for tile in board.tiles.values())
+    assert board.deploy_button.description == "Deploy v3 (rolling)"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_traffic_button_moves_the_ledger(make, kind):
+    shop, board = make(kind)
+    board.traffic_button.click()
+    assert shop.traffic_running and board.traffic_button.description == "Stop traffic"
+
+    def counted():
+        board.refresh()
+        return board.counts["actions"] > 0 and board.counts["ok"] > 0
+    assert wait_for(counted, timeout=10)
+    assert "polyline" in board.chart.value and "lab-ledger" in board.ledger_view._dom_classes
+    board.traffic_button.click()
+    assert not shop.traffic_running and board.traffic_button.description == "Start traffic"
+
+
+def test_closing_the_cluster_stops_the_thread_and_says_so(make):
+    shop, board = make("stateless")
+    assert board.updates.thread.name in dashboard_threads()
+    shop.close()
+    assert wait_for(lambda: not dashboard_threads())
+    board.refresh()
+    assert CLOSED_MESSAGE in board.message.value
+    assert board.add_button.disabled and board.tiles["shop-1"].kill_button.disabled
+    board.tiles["shop-1"].kill_button.click()     # a click on a closed cluster is refused quietly
+
+
+def test_a_dashboard_for_a_closed_cluster_starts_no_thread():
+    shop = Cluster.stateless(instances=2)
+    shop.close()
+    board = ClusterDashboard(shop)
+    try:
+        assert repr(board) == "ClusterDashboard(stateless cluster, closed)"
+        assert CLOSED_MESSAGE in board.message.value and not dashboard_threads()
+    finally:
+        board.close()
+
+
+def test_a_new_dashboard_replaces_the_old_ones_thread(make):
+    shop, old = make("stateful")
+    new = ClusterDashboard(shop, refresh_s=0.1)
+    try:
+        assert not old.updates.thread.is_alive() and new.updates.thread.is_alive()
+        assert REPLACED_MESSAGE in old.message.value and old.traffic_button.disabled
+        assert dashboard_threads() == [new.updates.thread.name]
+    finally:
+        new.close()
+
+
+def test_close_and_shutdown_all_stop_the_thread(make):
+    _, first = make("stateless")
+    first.close()
+    assert not first.updates.thread.is_alive()
+    _, second = make("stateful")
+    shutdown_all()
+    assert not dashboard_threads()
+    assert "Live updates stopped" in second.message.value or "closed" in second.message.value
+
+
+def test_repr_is_fixed_at_construction_and_has_no_ports(make):
+    shop, board = make("stateless", instances=3)
+    assert repr(board) == "ClusterDashboard(stateless cluster, 3 instances)"
+    board.add_button.click()
+    assert repr(board) == "ClusterDashboard(stateless cluster, 3 instances)"
+    ports = {shop.url.rsplit(":", 1)[1]} | {str(s.port) for s in shop.instances}
+    assert not any(port in repr(board) for port in ports)
+    assert board._repr_mimebundle_()["text/plain"] == repr(board)
+
+
+def test_css_classes_for_the_browser_test(make):
+    _, board = make("stateful")
+    tile = board.tiles["shop-1"]
+    assert "lab-dashboard" in board._dom_classes and "lab-tile" in tile._dom_classes
+    for button, css in ((tile.kill_button, "lab-kill"), (tile.restart_button, "lab-restart"),
+                        (tile.drain_button, "lab-drain"), (board.add_button, "lab-add"),
+                        (board.remove_button, "lab-remove"), (board.deploy_button, "lab-deploy"),
+                        (board.traffic_button, "lab-traffic")):
+        assert css in button._dom_classes
+
+
+def test_bad_arguments_say_what_to_do():
+    with pytest.raises(InvalidArgumentError, match="needs a Cluster"):
+        ClusterDashboard("shop")
+    with Cluster.stateful(instances=1) as shop:
+        with pytest.raises(InvalidArgumentError, match="refresh_s"):
+            ClusterDashboard(shop, refresh_s=0)
+
+
+def test_next_version_counts_up():
+    assert [next_version(v) for v in ("v1", "v9", "blue")] == ["v2", "v10", "blue-2"]

@@ -1,0 +1,61 @@
+"""diagram.py: the live architecture diagram says who holds state and who is dead, and nothing that varies.
+
+The Mermaid text follows the article's first diagram (client, balancer,
+instances, and the database and cache a stateless shop keeps its state in),
+coloured like the dashboard: green disposable, pink holds state, red dead.
+It must depend only on the cluster's state, never on ports or timings.
+"""
+
+import pytest
+
+from labsupport.cluster import Cluster
+from labsupport.dashboard_view import DEAD, DISPOSABLE, HOLDS_STATE
+from labsupport.diagram import architecture_diagram, mermaid_markdown
+from labsupport.errors import InvalidArgumentError
+
+
+def ports_of(shop):
+    return {shop.url.rsplit(":", 1)[1]} | {str(s.port) for s in shop.instances}
+
+
+def test_stateless_diagram_routes_every_instance_to_the_database_and_cache():
+    with Cluster.stateless(instances=3, service_ms=0) as shop:
+        text = architecture_diagram(shop)
+    assert text.startswith("flowchart TB")
+    for node in ("shop_1", "shop_2", "shop_3"):
+        assert f"LB -->|round_robin| {node}" in text
+        assert f"{node} --> DB" in text and f"{node} --> Cache" in text
+        assert f"style {node} fill:{DISPOSABLE}" in text
+    assert f"style DB fill:{HOLDS_STATE}" in text and f"style Cache fill:{HOLDS_STATE}" in text
+
+
+def test_stateful_diagram_marks_a_killed_instance_dead():
+    with Cluster.stateful(instances=2, service_ms=0) as shop:
+        alice = shop.user("alice")
+        home = alice.last_instance.replace("-", "_")
+        before = architecture_diagram(shop)
+        shop.kill(alice.last_instance)
+        after = architecture_diagram(shop)
+    assert "1 session in memory" in before and f"style {home} fill:{HOLDS_STATE}" in before
+    assert f"style {home} fill:{DEAD}" in after and "dead<br/>memory lost" in after
+    assert f"LB -.->|dead| {home}" in after and f"{home} -->|Response|" not in after
+    assert "DB" not in after                       # the stateful shop keeps carts in its instances
+
+
+def test_diagram_is_the_same_for_the_same_state_and_has_no_ports():
+    with Cluster.stateless(instances=2, service_ms=0) as shop:
+        first, second = architecture_diagram(shop), architecture_diagram(shop)
+        ports = ports_of(shop)
+    assert first == second
+    assert not any(port in first for port in ports)
+
+
+def test_a_closed_cluster_cannot_be_drawn():
+    shop = Cluster.stateful(instances=1)
+    shop.close()
+    with pytest.raises(InvalidArgumentError, match="closed"):
+        architecture_diagram(shop)
+
+
+def test_mermaid_markdown_uses_a_mermaid_fence():
+    assert mermaid_markdown("flowchart TB\n    A --> B").data == "```mermaid\nflowchart TB\n    A --> B\n```"
