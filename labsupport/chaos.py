@@ -66,10 +66,16 @@ class Chaos:
         self._thread.start()
         return self._thread
 
-    def finish(self, cluster):
-        self._stop.set()
+    def finish(self, cluster, aborted=False):
+        """After the traffic: let strikes that fell due happen (so the count never depends on timing), heal.
+
+        ``aborted`` means the traffic was stopped early: no more strikes will fall due.
+        """
+        if self.every_s is not None or aborted:
+            self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self._stop.set()
         self._heal(cluster)
 
     def _run(self, cluster, ledger, total):
@@ -78,9 +84,9 @@ class Chaos:
         started = time.monotonic()
         while not self._stop.is_set() and (self.limit is None or strikes < self.limit):
             if self.every_actions is not None:
+                if next_mark >= total:
+                    return                                # every strike due in this run has happened
                 done = ledger.snapshot()["actions"]
-                if done >= total:
-                    return
                 if done < next_mark:
                     self._stop.wait(0.002)
                     continue

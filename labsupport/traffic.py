@@ -314,7 +314,7 @@ def run_traffic(cluster, users=20, actions=30, seed=7, chaos=None, idempotent=Tr
         thread.join()
     seconds = time.perf_counter() - started
     if chaos_thread is not None:
-        schedule.finish(cluster)
+        schedule.finish(cluster, aborted=stop.is_set())
     for person in people:
         person.close()
     return Report(users, ledger, seconds, schedule.events if schedule else [])

@@ -1,0 +1,58 @@
+"""chaos.py under load: the lab's core promise, checked with many users and many kills.
+
+Fast versions of the soak in benchmarks/chaos_soak.py (which prints the long-run figures).
+"""
+
+import pytest
+
+from labsupport import Chaos, Cluster, InvalidArgumentError
+
+
+def test_stateless_shop_under_repeated_kills_loses_nothing_and_accounts_for_every_action():
+    with Cluster.stateless(instances=4, seed=11) as shop:
+        report = shop.run_traffic(users=30, actions=40, seed=11, chaos=Chaos(every_actions=60, seed=11))
+    assert report.actions == 1200
+    assert len([e for e in report.chaos_events if e.startswith("killed")]) == 19
+    assert (report.lost_sessions, report.lost_items, report.duplicated_items) == (0, 0, 0)
+    assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions
+    assert report.failed_actions == 0 and report.unknown_outcomes == 0
+
+
+def test_without_idempotency_keys_every_action_is_still_accounted_for():
+    with Cluster.stateless(instances=3, seed=5, service_ms=3) as shop:
+        report = shop.run_traffic(users=20, actions=30, seed=5, chaos=Chaos(every_actions=50, seed=5),
+                                  idempotent=False)
+    assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions == 600
+    assert report.lost_sessions == 0 and report.lost_items == 0
+    # Without keys, a retried add can apply twice: the ledger sees it instead of hiding it.
+    assert report.duplicated_items <= report.unknown_outcomes * 3
+
+
+def test_stateful_shop_under_one_kill_loses_exactly_the_pinned_users():
+    with Cluster.stateful(instances=3, seed=3) as shop:
+        people = [shop.user(f"user-{i:02d}") for i in range(12)]
+        for person in people:
+            person.add("book")
+        pinned = {p.name for p in people if p.last_instance == "shop-3"}
+        shop.kill("shop-3")
+        report = shop.run_traffic(users=1, actions=1)           # unrelated traffic meanwhile
+        for person in people:
+            person.cart()
+    assert {p.name for p in people if p.session_lost} == pinned and len(pinned) == 4
+    assert report.lost_sessions == 0
+
+
+def test_stateful_shop_under_repeated_kills_loses_sessions_but_never_silently():
+    with Cluster.stateful(instances=3, seed=9) as shop:
+        report = shop.run_traffic(users=20, actions=30, seed=9, chaos=Chaos(every_actions=100, seed=9))
+    assert report.lost_sessions > 0 and report.lost_items > 0
+    assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions
+
+
+def test_chaos_schedules_parse_and_reject_nonsense():
+    assert Chaos.parse("kill one instance every 100 actions").every_actions == 100
+    assert Chaos.parse("Kill one instance every 0.5 s").every_s == 0.5
+    with pytest.raises(InvalidArgumentError):
+        Chaos(every_s=1, every_actions=1)
+    with pytest.raises(InvalidArgumentError):
+        Chaos(every_actions=0)
