@@ -208,6 +208,7 @@ class _ThreadingServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128       # the listen backlog; the default 5 drops connections in a burst
 
     def __init__(self, address, lab):
         self.lab = lab

@@ -100,7 +100,9 @@ class User:
 
     # -- the public actions ------------------------------------------------------
     def login(self):
-        status, body = self._send("POST", "/login", {"user": self.name})
+        # Logging in twice does no harm, so say the request is safe to retry (the balancer may resend it).
+        self._key_counter += 1
+        status, body = self._send("POST", "/login", {"user": self.name}, key=f"{self.name}-login-{self._key_counter}")
         if status != 200:
             raise ConnectionError(f"{self.name} could not log in: {body.get('error')}")
         self.token = body["token"]
@@ -149,6 +151,11 @@ class User:
             if status != 401 or self.token is None:
                 break
             self._session_vanished()
+            try:
+                self.login()
+            except ConnectionError as exc:
+                status, body = 503, {"error": str(exc), "outcome": "not_processed"}
+                break
             status, body = self._send(method, path, payload, key=key)
         self.ledger.add(actions=1)
         self.ledger.served(self.name, self.last_instance, self.last_version,
@@ -178,7 +185,7 @@ class User:
         self.expected = dict(actual)
 
     def _session_vanished(self):
-        """The shop no longer knows us: count what was lost and log in again."""
+        """The shop no longer knows us: count what was lost (the caller logs in again)."""
         self.session_lost = True
         lost = sum(self.expected.values())
         self.lost_items += lost
@@ -186,7 +193,6 @@ class User:
         self.expected = {}
         self.cookies.pop("session", None)
         self.token = None
-        self.login()
 
     # -- HTTP ---------------------------------------------------------------------
     def _send(self, method, path, payload=None, key=None, headers=None):
