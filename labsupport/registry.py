@@ -38,19 +38,18 @@ def running():
 
 
 def shutdown_all():
-    """Close everything still registered, newest first; returns how many were closed.
+    """Close everything still registered, newest first.
 
     Newest first, because a cluster registered after its instances must stop
-    sending them traffic before they go away.
+    sending them traffic before they go away. Returns None, so a notebook
+    cell that ends with it shows nothing.
     """
-    closed = 0
     while True:
         with _lock:
             if not _running:
-                return closed
+                return
             thing = _running.pop()
         thing.close()
-        closed += 1
 
 
 atexit.register(shutdown_all)

@@ -27,6 +27,7 @@ import random
 import threading
 import time
 import urllib.parse
+import uuid
 
 from .errors import InvalidArgumentError
 
@@ -96,16 +97,20 @@ class User:
         self.last_instance = None
         self.last_version = None
         self.instances_seen = collections.Counter()
-        self._key_counter = 0
 
     # -- the public actions ------------------------------------------------------
     def login(self):
         # Logging in twice does no harm, so say the request is safe to retry (the balancer may resend it).
-        self._key_counter += 1
-        status, body = self._send("POST", "/login", {"user": self.name}, key=f"{self.name}-login-{self._key_counter}")
+        status, body = self._send("POST", "/login", {"user": self.name}, key=self._new_key())
         if status != 200:
             raise ConnectionError(f"{self.name} could not log in: {body.get('error')}")
         self.token = body["token"]
+        return self
+
+    def look_at_cart(self):
+        """Believe what the shop holds now (a returning user's cart may not be empty); not an action."""
+        status, body = self._send("GET", "/cart")
+        self.expected = dict(body["items"]) if status == 200 else {}
         return self
 
     def logout(self):
@@ -116,8 +121,7 @@ class User:
 
     def add(self, sku, qty=1):
         """Add ``qty`` of ``sku``; returns the cart the shop now holds."""
-        self._key_counter += 1
-        key = f"{self.name}-{self._key_counter}" if self.idempotent else None
+        key = self._new_key() if self.idempotent else None
         return self._act("add", "POST", "/cart/items", {"sku": sku, "qty": qty}, key,
                          lambda cart: {**cart, sku: cart.get(sku, 0) + qty})
 
@@ -134,6 +138,11 @@ class User:
     def trace(self):
         """One GET /cart with ``X-Trace: 1``: the steps the request went through."""
         return self._send("GET", "/cart", headers={"X-Trace": "1"})[1].get("trace", [])
+
+    @staticmethod
+    def _new_key():
+        """An Idempotency-Key: unique per action, reused only when the same action is retried."""
+        return uuid.uuid4().hex
 
     def close(self):
         if self._conn is not None:
@@ -293,7 +302,9 @@ def run_traffic(cluster, users=20, actions=30, seed=7, chaos=None, idempotent=Tr
         raise InvalidArgumentError(f"actions must be a whole number >= 0, not {actions!r}")
     ledger = ledger if ledger is not None else Ledger()
     stop = stop if stop is not None else threading.Event()
-    people = [User(cluster.url, f"user-{i:02d}", ledger, idempotent=idempotent).login() for i in range(users)]
+    # The same names every run, so a second run on a stateless shop meets carts the first one filled.
+    people = [User(cluster.url, f"user-{i:02d}", ledger, idempotent=idempotent).login().look_at_cart()
+              for i in range(users)]
     schedule = Chaos.parse(chaos, seed=seed) if chaos is not None else None
 
     def shop(person, rng):
