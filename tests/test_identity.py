@@ -1,0 +1,79 @@
+"""identity.py: a separate provider signs tokens; API instances verify them with the public key alone.
+
+Pins chapter 04, claim E1 (identity provider): the API never holds the
+private key and never calls the provider to check a token (it keeps working
+while the provider is down); tokens signed by anyone else, altered, or made
+with another algorithm are refused.
+"""
+
+import time
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from labsupport.errors import InvalidArgumentError
+from labsupport.identity import (IdentityProvider, PublicKeyVerifier, call_api, get_token, start_api_instance)
+from labsupport.tokens import TokenRejected
+from tests.http_util import call
+
+pytestmark = pytest.mark.timeout(60)
+
+
+@pytest.fixture
+def provider():
+    with IdentityProvider() as idp:
+        yield idp
+
+
+def test_the_provider_issues_eddsa_tokens_for_the_right_password_only(provider):
+    status, token = get_token(provider.url, "alice", "wonderland")
+    assert status == 200 and jwt.get_unverified_header(token)["alg"] == "EdDSA"
+    assert sorted(jwt.decode(token, options={"verify_signature": False})) == ["exp", "iat", "iss", "jti", "sub"]
+    assert get_token(provider.url, "alice", "wrong") == (401, None)
+    assert get_token(provider.url, "mallory", "wonderland") == (401, None)
+    assert provider.tokens_issued == 1
+    for bad in ({"user": ["alice"], "password": "x"}, {"user": "alice"}):
+        status, _, body = call(provider.url, "POST", "/token", bad)
+        assert status == 400 and "strings" in body["error"]
+
+
+def test_an_api_instance_verifies_without_calling_the_provider_even_when_it_is_down(provider):
+    verifier = PublicKeyVerifier.from_provider(provider.url)
+    api = start_api_instance(verifier, "api-1")
+    _, token = get_token(provider.url, "bob", "builder")
+    served = provider.requests_served
+    assert call_api(api.url, token) == (200, {"user": "bob", "instance": "api-1"})
+    assert provider.requests_served == served                  # no call to the provider
+    provider.kill()
+    assert call_api(api.url, token) == (200, {"user": "bob", "instance": "api-1"})
+    assert not hasattr(verifier, "_signing_key") and "PRIVATE" not in verifier.public_key_pem
+    api.close()
+
+
+def test_forged_altered_and_confused_tokens_are_refused(provider):
+    verifier = PublicKeyVerifier.from_provider(provider.url)
+    _, token = get_token(provider.url, "alice", "wonderland")
+    now = int(time.time())
+    claims = {"sub": "alice", "iss": "lab-identity", "iat": now, "exp": now + 60, "jti": "x"}
+    forged = jwt.encode(claims, Ed25519PrivateKey.generate(), algorithm="EdDSA")
+    header, payload, signature = token.split(".")
+    altered = ".".join([header, jwt.utils.base64url_encode(b'{"sub":"mallory"}').decode(), signature])
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for bad in (forged, altered, unsigned, "", "not.a.token"):
+        with pytest.raises(TokenRejected):
+            verifier.verify(bad)
+    expired = dict(claims, iat=now - 120, exp=now - 60)
+    with pytest.raises(TokenRejected, match="expired"):
+        verifier.verify(jwt.encode(expired, provider._signing_key, algorithm="EdDSA"))
+    api = start_api_instance(verifier)
+    status, body = call_api(api.url, forged)
+    assert status == 401 and "not accepted" in body["error"]
+    api.close()
+
+
+def test_misuse_gets_clear_errors():
+    with pytest.raises(InvalidArgumentError, match="identity provider"):
+        PublicKeyVerifier.from_provider("http://127.0.0.1:9")
+    with pytest.raises(InvalidArgumentError, match="ttl_s"):
+        IdentityProvider(ttl_s=0)
