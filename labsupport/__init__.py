@@ -19,6 +19,9 @@ from .cluster import Cluster
 from .dashboard import ClusterDashboard
 from .diagram import architecture_diagram, show_mermaid
 from .durability import crash_writer_experiment
+from .game import GameServer
+from .game_client import GamePlayer
+from .game_cluster import GameCluster
 from .errors import (ClusterClosedError, DependencyMissingError, InvalidArgumentError, LabError,
                      UnknownInstanceError)
 from .policies import ConsistentHash, ModuloHash, make_policy
@@ -36,7 +39,7 @@ from .traffic import Report, User, run_traffic
 
 __all__ = [
     "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError", "ClusterDashboard", "ConsistentHash",
-    "Consumer", "DependencyMissingError", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict",
+    "Consumer", "DependencyMissingError", "GameCluster", "GamePlayer", "GameServer", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict",
     "Quiz", "QuizFileError", "RedisServer", "RedisStore", "Report", "SQLiteStore", "Server", "StoreUnavailable",
     "StreamProcessor", "Table", "TokenIssuer", "TokenRejected", "UnknownInstanceError", "User",
     "architecture_diagram", "crash_writer_experiment", "delivery_experiment", "generate_events", "load_chapter", "load_questions",

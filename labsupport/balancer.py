@@ -40,7 +40,7 @@ __all__ = ["Balancer", "Backend"]
 IDEMPOTENT_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 UNHEALTHY_AFTER = 2           # consecutive failed health checks before a backend is taken out
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-              "host", "content-length", "content-type"}
+              "host", "content-length", "content-type", "server", "date"}   # the last two the balancer writes itself
 
 
 class _NotSent(Exception):
@@ -174,8 +174,9 @@ class Balancer:
         backend.down_since = None
 
     def set_draining(self, name, draining=True):
-        backend = self.backend(name)
-        backend.state = "draining" if draining else "up"
+        with self._lock:                          # no request can be choosing this backend meanwhile
+            backend = self.backend(name)
+            backend.state = "draining" if draining else "up"
 
     def set_canary(self, names, percent):
         """Send ``percent`` % of new requests to the backends in ``names``; ``names=None`` ends it."""
@@ -200,9 +201,11 @@ class Balancer:
     def _candidates(self, request, exclude):
         backends = [b for b in self.backends() if b.name not in exclude]
         ready = [b for b in backends if b.state == "up"]
-        if isinstance(self.policy, Sticky):        # a draining backend still serves the clients pinned to it
+        if isinstance(self.policy, Sticky):
             pinned = request.cookie(STICKY_COOKIE)
-            ready += [b for b in backends if b.state == "draining" and b.name == pinned]
+            if any(b.name == pinned and b.state in ("up", "draining") for b in backends):
+                # A pinned client keeps its backend, even a draining one: its session is there.
+                return [b for b in backends if b.name == pinned]
         if self._canary and ready:
             names, fraction = self._canary
             to_canary = self._canary_rng.random() < fraction

@@ -237,11 +237,11 @@ class Cluster:
     def canary(self, version, percent=10):
         return deploys.canary(self, version, percent)
 
-    def promote_canary(self):
-        return deploys.promote_canary(self)
+    def promote_canary(self, drain=True, timeout=None):
+        return deploys.promote_canary(self, drain=drain, timeout=timeout)
 
-    def rollback_canary(self):
-        return deploys.rollback_canary(self)
+    def rollback_canary(self, timeout=None):
+        return deploys.rollback_canary(self, timeout=timeout)
 
     # -- users and traffic -------------------------------------------------------------------
     def user(self, name, idempotent=True):

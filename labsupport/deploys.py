@@ -87,20 +87,19 @@ def canary(cluster, version, percent=10):
     return DeployReport("canary", version, [], started, 0)
 
 
-def promote_canary(cluster):
+def promote_canary(cluster, drain=True, timeout=None):
     """The canary looked good: roll every other instance to its version and end the split."""
     canaries = [s for s in cluster.instances if s.alive and s.version != cluster.version]
     if not canaries:
         raise InvalidArgumentError("there is no canary to promote; start one with cluster.canary('v2')")
     cluster.balancer.set_canary(None, 0)
-    return rolling(cluster, canaries[0].version)
+    return rolling(cluster, canaries[0].version, drain=drain, timeout=timeout)
 
 
-def rollback_canary(cluster):
-    """The canary looked bad: remove it and end the split."""
+def rollback_canary(cluster, timeout=None):
+    """The canary looked bad: drain and remove it, end the split; returns the sessions lost."""
     canaries = [s.name for s in cluster.instances if s.alive and s.version != cluster.version]
     if not canaries:
         raise InvalidArgumentError("there is no canary to roll back")
     cluster.balancer.set_canary(None, 0)
-    lost = sum(cluster.remove_instance(name)["sessions_lost"] for name in canaries)
-    return lost
+    return sum(cluster.remove_instance(name, timeout=timeout)["sessions_lost"] for name in canaries)
