@@ -115,17 +115,19 @@ def _open_and_run(browser, base, token, notebook):
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(f"{base}/lab/tree/notebooks/{notebook}?token={token}")
+    workspace = f"test-{secrets.token_hex(4)}"          # a fresh workspace: only this notebook is open
+    page.goto(f"{base}/lab/workspaces/{workspace}/tree/notebooks/{notebook}?token={token}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
 
     def kernel_idle():
-        kernels = _api(base, token, "/api/kernels")
-        return kernels and all(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels)
+        sessions = [s for s in _api(base, token, "/api/sessions") if s["path"].endswith(notebook)]
+        return sessions and all(s["kernel"]["execution_state"] == "idle" and s["kernel"]["connections"] > 0
+                                for s in sessions)
 
     _wait(kernel_idle, 90, "the kernel to be connected and idle")
     # Run everything above the last cell: the last one stops the chapter's servers, and the
     # test still wants to press the dashboard's buttons.
-    page.locator(".jp-Notebook .jp-Cell").last.click()
+    page.locator(".jp-NotebookPanel:visible .jp-Cell").last.click()
     page.keyboard.press("Escape")
     page.locator("li.lm-MenuBar-item", has_text="Run").click()
     page.locator("li.lm-Menu-item", has_text="Run All Above Selected Cell").first.click()
