@@ -74,7 +74,7 @@ class RedisSessionCluster(Cluster):
     def __init__(self, instances=3, policy="round_robin", seed=7, session_ttl_s=1800.0, **options):
         super().__init__("stateless", instances, policy, seed, session_ttl_s=session_ttl_s, **options)
 
-    def _new_app(self):
+    def new_app(self):
         return RedisSessionShop(self.cache, self.database, self.session_ttl_s)
 
     def sessions_in_store(self):

@@ -106,7 +106,8 @@ class Cluster:
             self.cache = self.database
             self.notes.append(f"No Redis server was found, so the cache lives in the database; {INSTALL_HINT}.")
 
-    def _new_app(self):
+    def new_app(self):
+        """For subclasses: the application object one new instance runs (a fresh one per start)."""
         if self.kind == "stateless":
             return StatelessShop(self.tokens, self.database, self.cache)
         return StatefulShop(session_ttl_s=self.session_ttl_s)
@@ -195,7 +196,7 @@ class Cluster:
             if len(self._instances) >= MAX_INSTANCES:
                 raise InvalidArgumentError(f"a cluster holds at most {MAX_INSTANCES} instances")
             name = f"shop-{next(self._numbers)}"
-        server = Server(self._new_app, name=name, version=version or self.version, workers=self.workers,
+        server = Server(self.new_app, name=name, version=version or self.version, workers=self.workers,
                         service_ms=self.service_ms, queue_limit=self.queue_limit, events=self.events).start()
         self.balancer.add_backend(name, server.address)      # first the balancer, so status(name) always works
         with self._lock:

@@ -210,6 +210,11 @@ class GameServer:
     def _check_request(self, connection, request):
         if self.status != "up":
             return self._http_error(connection, 503, f"{self.name} is shutting down; connect to another server")
+        if request.path == "/health":                # what the balancer's health checks ask
+            response = connection.respond(200, json.dumps({"status": "ok", "rooms": len(self._rooms)}) + "\n")
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/json"
+            return response
         refusal = refuse_http(request.path, request.headers)
         return None if refusal is None else self._http_error(connection, *refusal)
 

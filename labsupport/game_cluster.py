@@ -8,9 +8,9 @@ server memory, killing or replacing a server ends exactly the games it held,
 and the cluster's ledger counts them; games elsewhere play on, and saved
 results survive. Chapters 00 (I2) and 05 (R3, R4) use it.
 
-The game servers answer no HTTP health check, so the balancer's periodic
-checks are off: it learns that a server is gone when a connection to it is
-refused, and a reconnecting player (``player()`` retries) lands on another.
+The balancer checks each game server's ``/health`` every few tenths of a
+second and also learns that a server is gone the moment a connection to it is
+refused; a reconnecting player (``player()`` retries) then lands on another.
 
     with GameCluster(servers=2) as games:
         games.play(rooms=4, moves=2)          # four games in progress
@@ -35,7 +35,7 @@ from .game_results import load_results
 
 __all__ = ["GameCluster"]
 
-NO_HEALTH_CHECKS = 3600.0      # seconds between balancer health checks: in effect, never
+HEALTH_INTERVAL = 0.2          # seconds between the balancer's health checks of each game server
 CONNECT_ATTEMPTS = 3           # a player reconnects this often when the balancer picked a dead server
 MAX_SERVERS = 10
 
@@ -57,7 +57,7 @@ class GameCluster:
         self._numbers = itertools.count(1)          # game-1, game-2, ... never reused
         self._room_numbers = itertools.count(1)     # room-1, room-2, ... across play() calls
         self._lock = threading.RLock()
-        self.balancer = Balancer("consistent_hash", seed=seed, health_interval=NO_HEALTH_CHECKS, name="game-lb")
+        self.balancer = Balancer("consistent_hash", seed=seed, health_interval=HEALTH_INTERVAL, name="game-lb")
         registry.register(self)
         try:
             self.balancer.start()

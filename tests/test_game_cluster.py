@@ -7,6 +7,7 @@ rolling deploy ends the games on the servers it replaces and the ledger
 counts them; closing leaves no threads behind.
 """
 
+import json
 import os
 
 import pytest
@@ -144,3 +145,14 @@ def test_close_leaves_no_threads_and_keeps_a_given_database(tmp_path):
     assert set(lab_threads()) <= before
     cluster.close()                                      # idempotent
     assert set(lab_threads()) <= before
+
+
+def test_the_balancer_health_checks_take_a_killed_game_server_out_on_their_own():
+    import urllib.request
+    from tests.conftest import wait_for
+    with GameCluster(servers=2, seed=3) as games:
+        server = games.servers[0]
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as answer:
+            assert answer.status == 200 and json.load(answer)["status"] == "ok"
+        games.kill(server.name)
+        assert wait_for(lambda: games.balancer.backend(server.name).state == "down", timeout=5)
