@@ -56,7 +56,9 @@ def load_row(connections=200, seconds=10.0):
             while time.monotonic() < deadline:
                 try:
                     conn.request("GET", "/health")
-                    counts[conn.getresponse().status // 100 * 100] += 1
+                    answer = conn.getresponse()
+                    answer.read()                        # finish the answer before reusing the connection
+                    counts[answer.status // 100 * 100] += 1
                 except (OSError, http.client.HTTPException):
                     counts["connection errors"] += 1
                     conn.close()

@@ -47,6 +47,10 @@ class _NotSent(Exception):
     """The request never reached the backend: retrying elsewhere is always safe."""
 
 
+class _Unforwardable(Exception):
+    """The request is too malformed to pass on (say, a control character in its path): a 400."""
+
+
 class _NoAnswer(Exception):
     """The backend received the request and died before answering: the outcome is unknown."""
 
@@ -253,6 +257,8 @@ class Balancer:
             tried.append(backend.name)
             try:
                 response = self._forward(backend, request)
+            except _Unforwardable as exc:
+                return Response(400, {"error": f"this request cannot be forwarded: {exc}", "outcome": "not_processed"})
             except _NotSent as exc:
                 self._mark_down(backend, str(exc))
                 continue
@@ -276,6 +282,10 @@ class Balancer:
         headers["X-Forwarded-For"] = "127.0.0.1"
         if request.body:
             headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
+        if any(not 32 < ord(ch) < 127 for ch in request.target):
+            with self._lock:
+                backend.in_flight -= 1
+            raise _Unforwardable("the path must be printable ASCII; percent-encode anything else")
         try:
             conn = backend.connection()
             try:
