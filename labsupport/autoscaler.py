@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from . import registry
 from .errors import InvalidArgumentError
+from .waiting import wait_until
 
 __all__ = ["Autoscaler", "Sample"]
 
@@ -96,12 +97,7 @@ class Autoscaler:
 
     def wait_for_instances(self, count, timeout=10.0):
         """Block until exactly ``count`` instances serve (or ``timeout`` s pass); True if reached."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self._serving()) == count:
-                return True
-            time.sleep(self.interval_s / 2)
-        return len(self._serving()) == count
+        return wait_until(lambda: len(self._serving()) == count, timeout, interval=self.interval_s / 2)
 
     @property
     def peak_instances(self):

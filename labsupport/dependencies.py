@@ -18,6 +18,7 @@ import time
 
 from .tables import Table
 from .traffic import SKUS
+from .waiting import wait_until
 
 __all__ = ["StoreCalls", "count_store_calls", "load_by_traffic", "InstanceAnswers", "ask_every_instance",
            "wait_until_in_rotation"]
@@ -120,9 +121,5 @@ def wait_until_in_rotation(shop, timeout=5.0):
     While a store is down, each instance's ``/health`` answers 503 and the
     balancer takes it out; once the store is back, the checks put it back.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        back = all(shop.status(s.name) == "up" for s in shop.instances if s.alive)
-        if back or time.monotonic() > deadline:
-            return back
-        time.sleep(0.01)
+    return wait_until(lambda: all(shop.status(s.name) == "up" for s in shop.instances if s.alive), timeout,
+                      interval=0.01)

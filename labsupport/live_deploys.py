@@ -23,6 +23,7 @@ from .cluster import Cluster
 from .errors import InvalidArgumentError
 from .tables import Table
 from .traffic import Report
+from .waiting import wait_until
 
 __all__ = ["deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES"]
 
@@ -81,12 +82,7 @@ class DeployComparison:
 
 
 def _wait(condition, limit=WAIT_LIMIT_S):
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
+    return wait_until(condition, timeout=limit, interval=0.005)
 
 
 def _deploy(shop, strategy, version, drain, timeout, percent):

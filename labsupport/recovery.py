@@ -21,6 +21,7 @@ from .cluster import Cluster
 from .errors import InvalidArgumentError
 from .tables import Table
 from .traffic import Report
+from .waiting import wait_until
 
 __all__ = ["measure_detection", "DetectionRun", "DetectionResult"]
 
@@ -78,12 +79,7 @@ class DetectionResult:
 
 
 def _wait(condition, limit=WAIT_LIMIT_S):
-    deadline = time.monotonic() + limit
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.002)
-    return True
+    return wait_until(condition, timeout=limit, interval=0.002)
 
 
 def _kill_and_watch(shop):

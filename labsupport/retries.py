@@ -21,6 +21,7 @@ import urllib.parse
 import uuid
 
 from .errors import InvalidArgumentError
+from .waiting import wait_until
 
 __all__ = ["RetryingClient", "InFlightOutcome", "kill_mid_request", "wait_until_idle"]
 
@@ -83,12 +84,8 @@ class RetryingClient:
 
 def wait_until_idle(shop, timeout=10.0):
     """Wait until the balancer has no request out at any instance (a timed-out one may still be running)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if all(backend.in_flight == 0 for backend in shop.balancer.backends()):
-            return True
-        time.sleep(0.01)
-    return False
+    return wait_until(lambda: all(backend.in_flight == 0 for backend in shop.balancer.backends()), timeout,
+                      interval=0.01)
 
 
 class InFlightOutcome:

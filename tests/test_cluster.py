@@ -5,7 +5,6 @@ exactly the sessions it held; a stateful shop behind round-robin "forgets"
 carts; and misuse of the Python API gets a clear LabError.
 """
 
-import socket
 
 import psutil
 import pytest
