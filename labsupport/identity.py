@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .errors import InvalidArgumentError
-from .server import HTTPError, Response, Server
+from .server import HTTPError, Response, Server, Service
 from .tokens import TokenRejected
 
 __all__ = ["IdentityProvider", "PublicKeyVerifier", "ProfileAPI", "start_api_instance", "get_token", "call_api",
@@ -39,7 +39,7 @@ def _hash(password, salt):
     return hashlib.pbkdf2_hmac("sha256", password.encode(), salt, HASH_ROUNDS)
 
 
-class IdentityProvider:
+class IdentityProvider(Service):
     """The token issuer: users, password checks, the private key. ``start``, ``kill``, ``close``, ``url``."""
 
     def __init__(self, users=None, ttl_s=900, issuer="lab-identity", name="identity"):
@@ -54,8 +54,6 @@ class IdentityProvider:
         self.tokens_issued = 0
         self.server = Server(lambda: _IdentityApp(self), name=name)
 
-    url = property(lambda self: self.server.url)
-    alive = property(lambda self: self.server.alive)
     requests_served = property(lambda self: self.server.stats["requests"])
 
     def login(self, user, password):
@@ -67,29 +65,6 @@ class IdentityProvider:
         claims = {"sub": user, "iss": self.issuer, "iat": now, "exp": now + self.ttl_s, "jti": uuid.uuid4().hex}
         self.tokens_issued += 1
         return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM)
-
-    def start(self):
-        self.server.start()
-        return self
-
-    def stop(self):
-        self.server.stop()
-
-    def kill(self):
-        self.server.kill()
-
-    def restart(self):
-        self.server.restart()
-        return self
-
-    def close(self):
-        self.server.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"<IdentityProvider {self.issuer} {self.server.state}>"

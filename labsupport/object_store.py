@@ -25,7 +25,7 @@ import urllib.parse
 
 from . import registry
 from .errors import InvalidArgumentError
-from .server import MAX_BODY_BYTES, HTTPError, Response, Server
+from .server import MAX_BODY_BYTES, HTTPError, Response, Server, Service
 
 __all__ = ["ObjectStore", "Bucket"]
 
@@ -107,7 +107,7 @@ class _ObjectApp:
         return sorted(found, key=lambda item: item["key"])
 
 
-class ObjectStore:
+class ObjectStore(Service):
     """A running object store: ``start``, ``stop``, ``kill``, ``close``, ``url``, ``bucket(name)``.
 
     The files outlive ``kill()`` (they are on disk, not in the process);
@@ -124,37 +124,14 @@ class ObjectStore:
         self.server = Server(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
         registry.register(self)              # the folder exists from now on: shutdown_all() must remove it
 
-    url = property(lambda self: self.server.url)
-    alive = property(lambda self: self.server.alive)
-
-    def start(self):
-        self.server.start()
-        return self
-
-    def stop(self):
-        self.server.stop()
-
-    def kill(self):
-        self.server.kill()
-
-    def restart(self):
-        self.server.restart()
-        return self
-
     def bucket(self, name):
         """A client for bucket ``name`` (buckets appear with their first object)."""
         return Bucket(self.url, name)
 
     def close(self):
-        self.server.close()
+        super().close()
         shutil.rmtree(self.root, ignore_errors=True)
         registry.unregister(self)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"<ObjectStore {self.server.state}>"

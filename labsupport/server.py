@@ -30,7 +30,7 @@ from .listener import Listener
 from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
 
 # Request, Response, HTTPError and MAX_BODY_BYTES are re-exported: every application needs them with a Server.
-__all__ = ["Request", "Response", "HTTPError", "Capacity", "Server", "MAX_BODY_BYTES"]
+__all__ = ["Request", "Response", "HTTPError", "Capacity", "Server", "Service", "MAX_BODY_BYTES"]
 
 
 class Capacity:
@@ -262,3 +262,39 @@ class Server:
     def _count(self, key, delta):
         with self._lock:
             self._stats[key] += delta
+
+
+class Service:
+    """Base for a service that runs one application on a ``Server`` (identity provider, object store).
+
+    A subclass creates ``self.server``; callers get the server's lifecycle and
+    address through the service, so the service reads like the thing it is.
+    """
+
+    server = None                              # set by the subclass
+
+    url = property(lambda self: self.server.url)
+    alive = property(lambda self: self.server.alive)
+
+    def start(self):
+        self.server.start()
+        return self
+
+    def stop(self):
+        self.server.stop()
+
+    def kill(self):
+        self.server.kill()
+
+    def restart(self):
+        self.server.restart()
+        return self
+
+    def close(self):
+        self.server.close()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
