@@ -58,6 +58,7 @@ def test_the_chapter_ends_with_questions_and_stops_its_servers(chapter):
     code = [c for c in cells if c["cell_type"] == "code"]
     assert "shutdown_all()" in "".join(code[-1]["source"])
     assert "shutdown_all()" in "".join(code[0]["source"])       # a re-run starts from a clean lab
+    assert "Run All Cells" in text                              # what to do after Binder restarted the kernel
 
 
 @pytest.mark.parametrize("chapter", sorted(CLAIMS))
