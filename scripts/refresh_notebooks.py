@@ -36,8 +36,6 @@ def problems(nb):
 
 def refresh(path):
     nb = nbformat.read(path, as_version=4)
-    env_progress = os.environ.setdefault("LABSUPPORT_PROGRESS",
-                                         os.path.join(tempfile.mkdtemp(prefix="lab-progress-"), "progress.json"))
     client = NotebookClient(nb, timeout=300, kernel_name="python3", store_widget_state=False,
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     started = time.perf_counter()
@@ -51,7 +49,7 @@ def refresh(path):
             print("   ", problem)
         return False
     nbformat.write(nb, path)
-    print(f"{path.name}: refreshed in {seconds:.1f} s (answers went to {env_progress})")
+    print(f"{path.name}: refreshed in {seconds:.1f} s")
     return True
 
 
@@ -59,7 +57,10 @@ def main(prefixes):
     paths = sorted(NOTEBOOKS.glob("*.ipynb"))
     if prefixes:
         paths = [p for p in paths if p.name.startswith(tuple(prefixes))]
-    ok = all([refresh(p) for p in paths])
+    with tempfile.TemporaryDirectory(prefix="lab-progress-") as scratch:
+        # Quiz answers the notebooks save while refreshing go to a scratch file, not your own progress.
+        os.environ.setdefault("LABSUPPORT_PROGRESS", os.path.join(scratch, "progress.json"))
+        ok = all([refresh(p) for p in paths])
     sys.exit(0 if ok else 1)
 
 

@@ -37,10 +37,16 @@ NOT_COPIED = (".venv", ".git", "__pycache__", ".pytest_cache", ".hypothesis", "*
 
 
 def copy_repository(destination):
-    """Copy what a clone would contain (git's tracked files) into ``destination``; returns it."""
+    """Copy what a clone would contain into ``destination``; returns it.
+
+    That is git's tracked files plus new files not yet added (but not ignored ones), as they are
+    in the working tree: a tracked module edited to import a new, not yet committed one must
+    find it in the copy, as it will in the clone once both are committed.
+    """
     destination.mkdir(parents=True, exist_ok=True)
     try:
-        listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+        listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                                cwd=ROOT, capture_output=True, check=True).stdout
     except (OSError, subprocess.CalledProcessError):
         shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(*NOT_COPIED), dirs_exist_ok=True)
         return destination
@@ -81,6 +87,13 @@ def tail(text, lines=40):
     return "\n".join(text.splitlines()[-lines:])
 
 
+def first_failure(pytest_output, lines=60):
+    """The start of the first failure pytest reported (its FAILURES section), or ''."""
+    found = pytest_output.splitlines()
+    starts = [i for i, line in enumerate(found) if "= FAILURES =" in line]
+    return "\n".join(found[starts[0]:starts[0] + lines]) if starts else ""
+
+
 def readme_command(marker):
     """The command between <!-- marker --> and <!-- /marker --> in README.md (as .ci/run reads it)."""
     lines = (ROOT / "README.md").read_text().splitlines()
@@ -89,6 +102,13 @@ def readme_command(marker):
     commands = [line for line in lines[start + 1:end] if not line.startswith(("<!--", "```")) and line.strip()]
     assert commands, f"README.md has no command between the {marker} markers"
     return commands[0]
+
+
+def temp_dir(tmp_path):
+    """A TMPDIR inside the test's own folder, so nothing the copy's run leaves behind litters /tmp."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    return folder
 
 
 def make_venv(repo, env):
@@ -101,7 +121,7 @@ def make_venv(repo, env):
 @pytest.mark.timeout(900)
 def test_binder_requirements_alone_run_every_notebook(tmp_path):
     repo = copy_repository(tmp_path / "course")
-    env = fresh_environment(LABSUPPORT_PROGRESS=str(tmp_path / "progress.json"))
+    env = fresh_environment(LABSUPPORT_PROGRESS=str(tmp_path / "progress.json"), TMPDIR=str(temp_dir(tmp_path)))
     python = make_venv(repo, env)
 
     code, output = run_in_own_group([str(python), "-m", "pip", "install", "-q", "-r", "binder/requirements.txt"],
@@ -111,7 +131,8 @@ def test_binder_requirements_alone_run_every_notebook(tmp_path):
     code, output = run_in_own_group([str(python), "-m", "pytest", "-q", "notebooks", "-p", "no:cacheprovider"],
                                     cwd=repo, env=env, timeout=NOTEBOOKS_SECONDS)
     summary = output.strip().splitlines()[-1] if output.strip() else ""
-    assert code == 0, f"the notebooks failed in a venv made from binder/requirements.txt:\n{tail(output)}"
+    assert code == 0, (f"the notebooks failed in a venv made from binder/requirements.txt:\n"
+                       f"{first_failure(output)}\n...\n{tail(output)}")
     assert "passed" in summary and "failed" not in summary, tail(output)
 
 
@@ -204,7 +225,7 @@ def test_readme_open_command_serves_chapter_00(tmp_path):
     env = fresh_environment(JUPYTER_CONFIG_DIR=str(config_dir), JUPYTER_RUNTIME_DIR=str(runtime_dir),
                             JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "lab-settings"),
                             JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "lab-workspaces"),
-                            LABSUPPORT_PROGRESS=str(tmp_path / "progress.json"))
+                            LABSUPPORT_PROGRESS=str(tmp_path / "progress.json"), TMPDIR=str(temp_dir(tmp_path)))
     log_path = tmp_path / "open-command.log"
     base = f"http://127.0.0.1:{port}"
 
