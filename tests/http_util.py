@@ -28,10 +28,19 @@ def call(url_or_address, method, path, body=None, headers=None, raw_body=None):
 
 
 def raw_exchange(address, data, timeout=5):
-    """Write raw bytes to a server and return everything it answers before closing."""
+    """Write raw bytes to a server and return everything it answers before closing.
+
+    A server may answer (say, 413) and close before reading all we send; then
+    the write fails and we read its answer. A hang raises TimeoutError.
+    """
     with socket.create_connection(address, timeout=timeout) as sock:
-        sock.sendall(data)
-        sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(data)
+            sock.shutdown(socket.SHUT_WR)
+        except TimeoutError:
+            raise
+        except OSError:
+            pass                                  # closed early: its answer is waiting below
         chunks = []
         while True:
             try:

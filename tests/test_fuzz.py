@@ -9,14 +9,13 @@ machine is shared). benchmarks/chaos_soak.py runs thousands.
 """
 
 import json
-import socket
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from labsupport import Cluster
-from tests.http_util import call
+from tests.http_util import call, raw_exchange
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                           HealthCheck.too_slow])
@@ -36,24 +35,7 @@ def _address(url):
 
 def _exchange(address, data):
     """Send raw bytes; return what came back. A hang is a failure (the socket times out)."""
-    with socket.create_connection(address, timeout=10) as sock:
-        try:
-            sock.sendall(data)
-            sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError, OSError) as exc:
-            if isinstance(exc, TimeoutError):
-                raise
-            # The server answered (e.g. 413) and closed before reading everything: read its answer.
-        chunks = []
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks)
+    return raw_exchange(address, data, timeout=10)
 
 
 def _check_answer(raw):
