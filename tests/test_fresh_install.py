@@ -27,6 +27,8 @@ import urllib.request
 import psutil
 import pytest
 
+pytestmark = pytest.mark.slow          # minutes, not seconds: `pytest -m "not slow"` skips it while you work
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 CHAPTER_00 = ROOT / "notebooks" / "00_the_thirty_second_deploy.ipynb"
 INSTALL_SECONDS = 600

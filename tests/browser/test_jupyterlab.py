@@ -24,6 +24,8 @@ import urllib.request
 
 import pytest
 
+pytestmark = pytest.mark.slow          # minutes, not seconds: `pytest -m "not slow"` skips it while you work
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "tests" / "browser" / "screenshots"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
