@@ -56,8 +56,10 @@ class Cluster:
             raise InvalidArgumentError(f"kind must be 'stateless' or 'stateful', not {kind!r}")
         _whole("instances", instances, 1, MAX_INSTANCES)
         _whole("workers", workers, 1, 256)
-        if not isinstance(service_ms, (int, float)) or service_ms < 0:
-            raise InvalidArgumentError(f"service_ms must be a number of milliseconds >= 0, not {service_ms!r}")
+        _whole("queue_limit", queue_limit, 0, 10_000)
+        for name, value in (("service_ms", service_ms), ("session_ttl_s", session_ttl_s)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise InvalidArgumentError(f"{name} must be a number >= 0, not {value!r}")
         self.kind = kind
         self.seed = seed
         self.version = version

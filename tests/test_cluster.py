@@ -134,6 +134,9 @@ def test_python_misuse_raises_lab_errors_that_say_what_to_do():
         shop.kill("shop-1")
     with pytest.raises(LabError):
         Cluster("serverless")
+    for bad in ({"service_ms": -5}, {"queue_limit": -1}, {"workers": 0}, {"session_ttl_s": "long"}):
+        with pytest.raises(InvalidArgumentError, match=next(iter(bad))):
+            Cluster.stateful(**bad)
 
 
 def test_twenty_clusters_leave_no_threads_and_no_sockets():
