@@ -115,6 +115,7 @@ class Server:
     def stats(self):
         with self._lock:
             stats = dict(self._stats)
+        stats["busy"], stats["queued"] = self.capacity.busy, self.capacity.waiting   # the capacity model, now
         app = self.app
         stats["sessions"] = app.sessions_in_memory() if app is not None and hasattr(app, "sessions_in_memory") else 0
         return stats

@@ -9,6 +9,14 @@ from labsupport import shutdown_all
 
 
 @pytest.fixture(autouse=True)
+def progress_file(tmp_path, monkeypatch):
+    """Quiz answers go to a file of this test's own, never to the learner's ~/.stateless_course."""
+    path = tmp_path / "progress.json"
+    monkeypatch.setenv("LABSUPPORT_PROGRESS", str(path))
+    return path
+
+
+@pytest.fixture(autouse=True)
 def _clean_lab():
     yield
     shutdown_all()

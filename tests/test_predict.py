@@ -26,13 +26,6 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def progress_file(tmp_path, monkeypatch):
-    path = tmp_path / "progress.json"
-    monkeypatch.setenv("LABSUPPORT_PROGRESS", str(path))
-    return path
-
-
 @pytest.fixture
 def make_predict(tmp_path, progress_file):
     folder = tmp_path / "bank"

@@ -32,14 +32,6 @@ QUESTIONS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def progress_file(tmp_path, monkeypatch):
-    """Never touch the real ~/.stateless_course, whatever a test forgets to pass."""
-    path = tmp_path / "progress.json"
-    monkeypatch.setenv("LABSUPPORT_PROGRESS", str(path))
-    return path
-
-
 @pytest.fixture
 def bank(tmp_path):
     folder = tmp_path / "bank"

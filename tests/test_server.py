@@ -83,6 +83,7 @@ def test_past_the_queue_limit_requests_get_503():
     threads = [threading.Thread(target=lambda: statuses.append(call(server.url, "GET", "/")[0])) for _ in range(4)]
     for t in threads:
         t.start()
+    assert wait_for(lambda: (server.stats["busy"], server.stats["queued"]) == (1, 1))
     for t in threads:
         t.join()
     assert sorted(statuses) == [200, 200, 503, 503]
