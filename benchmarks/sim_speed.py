@@ -17,9 +17,13 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))   # run from anywhere
 
-from labsupport.sim import (simulate_autoscaling, simulate_cluster, simulate_region_failure,  # noqa: E402
-                            simulate_rolling_deploy)
-from labsupport.sim.tables import format_duration, text_table  # noqa: E402
+from labsupport.engine import format_duration, text_table  # noqa: E402
+from labsupport.sim import (  # noqa: E402
+    simulate_autoscaling,
+    simulate_cluster,
+    simulate_region_failure,
+    simulate_rolling_deploy,
+)
 
 SEED = 7
 DAY_S = 24 * 3600

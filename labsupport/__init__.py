@@ -1,47 +1,80 @@
 """labsupport: the real servers behind the course on stateless vs stateful applications.
 
-Import what a notebook needs from here; importing starts nothing (no servers,
-no files, no plotting settings).
+Import what a notebook needs from here (or from one folder, such as ``labsupport.labs``);
+importing starts nothing: no servers, no files, no plotting settings.
 
     from labsupport import Cluster, shutdown_all
     shop = Cluster.stateless(instances=3)
 
-One file per idea: server.py (an instance), balancer.py and policies.py (the
-load balancer), stateless_shop.py and stateful_shop.py (the two shops),
-stores.py (where state lives), traffic.py (users and the ledger), and so on.
+The folders are the architecture, each building only on the ones above it in this list:
+
+* ``errors.py`` and ``checks.py``: the one error root (``LabError``) and the argument checks all parts share.
+* ``engine/``: a server instance, the load balancer and its policies, the registry that closes everything.
+* ``state/``: where state can live: memory, SQLite, Redis, signed tokens.
+* ``shop/``: the shop API, its stateless and stateful implementations, the cluster, deploys, chaos, users.
+* ``services/``: identity provider, object store, job queue, catalog, broker, streams, durability.
+* ``game/``: the WebSocket game server, its players and the game cluster.
+* ``labs/``: one module per chapter experiment, composing the parts above.
+* ``widgets/``: the dashboard, diagrams, questions and your saved answers.
+* ``sim/``: simpy models for what one machine cannot show.
 """
 
-from .answers import progress
-from .balancer import Balancer
-from .broker import Broker, Consumer, delivery_experiment
-from .chaos import Chaos
-from .cluster import Cluster
-from .dashboard import ClusterDashboard
-from .diagram import architecture_diagram, show_mermaid
-from .durability import crash_writer_experiment
-from .game import GameServer
-from .game_client import GamePlayer
-from .game_cluster import GameCluster
-from .errors import (ClusterClosedError, DependencyMissingError, InvalidArgumentError, LabError,
-                     UnknownInstanceError)
-from .policies import ConsistentHash, ModuloHash, make_policy
-from .predict import Predict
-from .question_bank import CHAPTERS, QuizFileError, load_chapter, load_questions
-from .quiz import Quiz
-from .redis_server import RedisServer
-from .registry import shutdown_all
-from .server import Server
-from .stores import MemoryStore, RedisStore, SQLiteStore, StoreUnavailable
-from .streams import CheckpointStore, StreamProcessor, generate_events, window_experiment
-from .tables import Table
-from .tokens import TokenIssuer, TokenRejected
-from .traffic import Report, User, run_traffic
+from .engine import (
+                     Balancer,
+                     ConsistentHash,
+                     ModuloHash,
+                     Server,
+                     Table,
+                     make_policy,
+                     shutdown_all,
+)
+from .errors import (
+                     ClusterClosedError,
+                     DependencyMissingError,
+                     InvalidArgumentError,
+                     LabError,
+                     UnknownInstanceError,
+)
+from .game import GameCluster, GamePlayer, GameServer
+from .services import (
+                     Broker,
+                     CheckpointStore,
+                     Consumer,
+                     StreamProcessor,
+                     crash_writer_experiment,
+                     delivery_experiment,
+                     generate_events,
+                     window_experiment,
+)
+from .shop import Chaos, Cluster, Report, User, run_traffic
+from .state import (
+                     MemoryStore,
+                     RedisServer,
+                     RedisStore,
+                     SQLiteStore,
+                     StoreUnavailable,
+                     TokenIssuer,
+                     TokenRejected,
+)
+from .widgets import (
+                     CHAPTERS,
+                     ClusterDashboard,
+                     Predict,
+                     Quiz,
+                     QuizFileError,
+                     architecture_diagram,
+                     load_chapter,
+                     load_questions,
+                     progress,
+                     show_mermaid,
+)
 
 __all__ = [
-    "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError", "ClusterDashboard", "ConsistentHash",
-    "Consumer", "DependencyMissingError", "GameCluster", "GamePlayer", "GameServer", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict",
-    "Quiz", "QuizFileError", "RedisServer", "RedisStore", "Report", "SQLiteStore", "Server", "StoreUnavailable",
+    "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError",
+    "ClusterDashboard", "ConsistentHash", "Consumer", "DependencyMissingError", "GameCluster", "GamePlayer",
+    "GameServer", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict", "Quiz",
+    "QuizFileError", "RedisServer", "RedisStore", "Report", "SQLiteStore", "Server", "StoreUnavailable",
     "StreamProcessor", "Table", "TokenIssuer", "TokenRejected", "UnknownInstanceError", "User",
-    "architecture_diagram", "crash_writer_experiment", "delivery_experiment", "generate_events", "load_chapter", "load_questions",
-    "make_policy", "progress", "run_traffic", "show_mermaid", "shutdown_all", "window_experiment",
+    "architecture_diagram", "crash_writer_experiment", "delivery_experiment", "generate_events", "load_chapter",
+    "load_questions", "make_policy", "progress", "run_traffic", "show_mermaid", "shutdown_all", "window_experiment",
 ]

@@ -8,8 +8,14 @@ aside instead of crashing, and that ``progress()`` counts per chapter.
 import json
 from pathlib import Path
 
-from labsupport.answers import AnswerStore, Progress, progress, progress_path
-from labsupport.question_bank import CHAPTERS, load_chapter
+from labsupport.widgets import (
+    CHAPTERS,
+    AnswerStore,
+    Progress,
+    load_chapter,
+    progress,
+    progress_path,
+)
 
 
 def test_the_path_argument_beats_the_environment_which_beats_the_default(tmp_path, monkeypatch):
@@ -98,7 +104,7 @@ def test_progress_of_a_corrupt_file_says_so_instead_of_failing(tmp_path):
 
 
 def test_progress_object_is_a_small_plain_table():
-    from labsupport.answers import ChapterProgress
+    from labsupport.widgets import ChapterProgress
     summary = Progress([ChapterProgress("01_stateless", 3, 2, 1)])
     assert repr(summary) == ("chapter       questions  answered  correct\n"
                              "01_stateless          3         2        1\n"

@@ -8,7 +8,7 @@ users notice nothing while it does, and it leaves no thread behind.
 import pytest
 
 from labsupport import Cluster, InvalidArgumentError
-from labsupport.autoscaler import Autoscaler
+from labsupport.shop import Autoscaler
 from tests.conftest import lab_threads
 
 

@@ -3,7 +3,7 @@
 import threading
 
 from labsupport import Balancer, Cluster, Server
-from labsupport.server import Response
+from labsupport.engine import Response
 from tests.conftest import wait_for
 from tests.http_util import call
 

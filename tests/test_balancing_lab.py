@@ -12,7 +12,7 @@ import collections
 import pytest
 
 from labsupport import ConsistentHash, InvalidArgumentError
-from labsupport.balancing_lab import compare_balancing, keys_moved, user_activity
+from labsupport.labs import compare_balancing, keys_moved, user_activity
 
 INSTANCES = ["shop-1", "shop-2", "shop-3"]
 

@@ -10,10 +10,10 @@ import threading
 
 import pytest
 
-from labsupport import broker as broker_module
-from labsupport.broker import Broker, Consumer, delivery_experiment, partition_for
-from labsupport.errors import ClusterClosedError, InvalidArgumentError
-from labsupport.registry import running
+from labsupport import ClusterClosedError, InvalidArgumentError
+from labsupport.engine import running
+from labsupport.services import Broker, Consumer, delivery_experiment, partition_for
+from labsupport.services import broker as broker_module
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def all_messages(a_broker, topic):
 
 def test_partition_for_is_the_same_in_every_process():
     """Python's hash() of a str differs per process; the broker's key hash must not."""
-    code = "from labsupport.broker import partition_for; print([partition_for(f'k{i}', 3) for i in range(20)])"
+    code = "from labsupport.services import partition_for; print([partition_for(f'k{i}', 3) for i in range(20)])"
     env_root = str(pathlib.Path(broker_module.__file__).resolve().parents[1])
     seen = set()
     for hash_seed in ("1", "2"):

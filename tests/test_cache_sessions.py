@@ -7,7 +7,7 @@ database survive; the instances themselves stay stateless.
 
 import pytest
 
-from labsupport.cache_sessions import RedisSessionCluster
+from labsupport.shop import RedisSessionCluster
 
 pytestmark = pytest.mark.timeout(60)
 

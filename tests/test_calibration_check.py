@@ -9,7 +9,7 @@ physically possible".
 import pytest
 
 from labsupport import InvalidArgumentError
-from labsupport.calibration_check import compare_with_model
+from labsupport.labs import compare_with_model
 
 
 def test_live_and_model_are_compared_on_the_same_scenario():

@@ -9,10 +9,15 @@ import time
 
 import pytest
 
-from labsupport.catalog import PRODUCTS, Catalog
-from labsupport.errors import InvalidArgumentError
-from labsupport.redis_server import RedisServer, find_redis_server
-from labsupport.stores import MemoryStore, RedisStore, SQLiteStore
+from labsupport import InvalidArgumentError
+from labsupport.services import PRODUCTS, Catalog
+from labsupport.state import (
+    MemoryStore,
+    RedisServer,
+    RedisStore,
+    SQLiteStore,
+    find_redis_server,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

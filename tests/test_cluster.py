@@ -9,8 +9,15 @@ carts; and misuse of the Python API gets a clear LabError.
 import psutil
 import pytest
 
-from labsupport import (Chaos, ClusterClosedError, Cluster, InvalidArgumentError, LabError,
-                        UnknownInstanceError, shutdown_all)
+from labsupport import (
+    Chaos,
+    Cluster,
+    ClusterClosedError,
+    InvalidArgumentError,
+    LabError,
+    UnknownInstanceError,
+    shutdown_all,
+)
 from tests.conftest import lab_threads, wait_for
 
 

@@ -8,9 +8,9 @@ rows; and every cell of it reads the same on every run.
 
 import pytest
 
-from labsupport import InvalidArgumentError, registry
-from labsupport import comparison
-from labsupport.comparison import EXPERIMENTS, Suite, run_comparison
+from labsupport import InvalidArgumentError
+from labsupport.engine import registry
+from labsupport.labs import EXPERIMENTS, Suite, comparison, run_comparison
 from tests.conftest import lab_threads, wait_for
 
 ARTICLE_ROWS = ["where state lives", "request handling", "instance replaceability", "load balancing",

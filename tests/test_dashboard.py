@@ -12,10 +12,11 @@ import threading
 
 import pytest
 
-from labsupport.cluster import Cluster
-from labsupport.dashboard import CLOSED_MESSAGE, REPLACED_MESSAGE, ClusterDashboard, next_version
-from labsupport.errors import InvalidArgumentError
-from labsupport.registry import shutdown_all
+from labsupport import InvalidArgumentError
+from labsupport.engine import shutdown_all
+from labsupport.shop import Cluster
+from labsupport.widgets import ClusterDashboard, next_version
+from labsupport.widgets import dashboard as dashboard_module
 from tests.conftest import wait_for
 
 KINDS = ("stateless", "stateful")
@@ -161,7 +162,7 @@ def test_closing_the_cluster_stops_the_thread_and_says_so(make):
     shop.close()
     assert wait_for(lambda: not dashboard_threads())
     board.refresh()
-    assert CLOSED_MESSAGE in board.message.value
+    assert dashboard_module.CLOSED_MESSAGE in board.message.value
     assert board.add_button.disabled and board.tiles["shop-1"].kill_button.disabled
     board.tiles["shop-1"].kill_button.click()     # a click on a closed cluster is refused quietly
 
@@ -172,7 +173,7 @@ def test_a_dashboard_for_a_closed_cluster_starts_no_thread():
     board = ClusterDashboard(shop)
     try:
         assert repr(board) == "ClusterDashboard(stateless cluster, closed)"
-        assert CLOSED_MESSAGE in board.message.value and not dashboard_threads()
+        assert dashboard_module.CLOSED_MESSAGE in board.message.value and not dashboard_threads()
     finally:
         board.close()
 
@@ -182,7 +183,7 @@ def test_a_new_dashboard_replaces_the_old_ones_thread(make):
     new = ClusterDashboard(shop, refresh_s=0.1)
     try:
         assert not old.updates.thread.is_alive() and new.updates.thread.is_alive()
-        assert REPLACED_MESSAGE in old.message.value and old.traffic_button.disabled
+        assert dashboard_module.REPLACED_MESSAGE in old.message.value and old.traffic_button.disabled
         assert dashboard_threads() == [new.updates.thread.name]
     finally:
         new.close()

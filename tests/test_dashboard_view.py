@@ -5,26 +5,25 @@ stateful tile makes the sessions in its memory the big number; the chart
 turns running totals into actions per second.
 """
 
-from labsupport.dashboard_view import (DEAD, DISPOSABLE, HOLDS_STATE, RateHistory, ledger_html, rate_chart_svg,
-                                       tile_colour, tile_html)
+from labsupport.widgets import dashboard_view
 
 
 def test_tile_colour_follows_the_articles_diagrams():
-    assert tile_colour("stateless", "up") == DISPOSABLE
-    assert tile_colour("stateful", "up") == HOLDS_STATE
-    assert tile_colour("stateless", "dead") == tile_colour("stateful", "dead") == DEAD
-    assert len({tile_colour("stateful", s) for s in ("draining", "stopped", "dead")}) == 3
+    assert dashboard_view.tile_colour("stateless", "up") == dashboard_view.DISPOSABLE
+    assert dashboard_view.tile_colour("stateful", "up") == dashboard_view.HOLDS_STATE
+    assert dashboard_view.tile_colour("stateless", "dead") == dashboard_view.tile_colour("stateful", "dead") == dashboard_view.DEAD
+    assert len({dashboard_view.tile_colour("stateful", s) for s in ("draining", "stopped", "dead")}) == 3
 
 
 def test_stateful_tile_makes_the_sessions_the_big_number():
-    card = tile_html("shop-2", "stateful", "up", "v1", requests=12, sessions=7)
+    card = dashboard_view.tile_html("shop-2", "stateful", "up", "v1", requests=12, sessions=7)
     assert "font-size:30px;font-weight:700;line-height:1.1;margin-top:6px'>7<" in card
-    assert "12 requests served" in card and HOLDS_STATE in card
-    assert "carts live in the database" in tile_html("shop-2", "stateless", "up", "v1", 12, 0)
+    assert "12 requests served" in card and dashboard_view.HOLDS_STATE in card
+    assert "carts live in the database" in dashboard_view.tile_html("shop-2", "stateless", "up", "v1", 12, 0)
 
 
 def test_rates_are_per_whole_second_from_running_totals():
-    history = RateHistory(seconds=4)
+    history = dashboard_view.RateHistory(seconds=4)
     for t, ok, failed in ((0.0, 0, 0), (1.0, 10, 0), (2.0, 30, 5)):
         history.add(t, ok, failed)
     ok_rates, failed_rates = history.per_second(now=2.0)
@@ -34,11 +33,11 @@ def test_rates_are_per_whole_second_from_running_totals():
 
 
 def test_chart_draws_one_line_for_ok_and_one_for_failed():
-    svg = rate_chart_svg([0, 5, 10], [0, 1, 0])
+    svg = dashboard_view.rate_chart_svg([0, 5, 10], [0, 1, 0])
     assert svg.count("<polyline") == 2 and ">10</text>" in svg
 
 
 def test_trouble_counters_turn_red():
-    quiet = ledger_html({"actions": 5, "ok": 5, "failed": 0})
-    noisy = ledger_html({"actions": 5, "ok": 4, "failed": 1})
+    quiet = dashboard_view.ledger_html({"actions": 5, "ok": 5, "failed": 0})
+    noisy = dashboard_view.ledger_html({"actions": 5, "ok": 4, "failed": 1})
     assert "#b3261e" not in quiet and "#b3261e'>1<" in noisy

@@ -8,9 +8,16 @@ that the widget's checkboxes drive the same function a cell would call.
 
 import pytest
 
-from labsupport.decision import (CHECKLIST, STATEFUL_CHECKLIST, STATELESS_CHECKLIST, WORKED_CASES, DecisionHelper,
-                                 decide, worked_cases)
-from labsupport.errors import InvalidArgumentError
+from labsupport import InvalidArgumentError
+from labsupport.widgets import (
+    CHECKLIST,
+    STATEFUL_CHECKLIST,
+    STATELESS_CHECKLIST,
+    WORKED_CASES,
+    DecisionHelper,
+    decide,
+    worked_cases,
+)
 
 
 def test_the_checklists_hold_the_articles_seven_and_six_facts_with_unique_ids():

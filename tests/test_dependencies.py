@@ -9,7 +9,12 @@ serves again as soon as the store is back, with no restart.
 import pytest
 
 from labsupport import Cluster
-from labsupport.dependencies import ask_every_instance, count_store_calls, load_by_traffic, wait_until_in_rotation
+from labsupport.labs import (
+    ask_every_instance,
+    count_store_calls,
+    load_by_traffic,
+    wait_until_in_rotation,
+)
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(60)

@@ -8,10 +8,9 @@ It must depend only on the cluster's state, never on ports or timings.
 
 import pytest
 
-from labsupport.cluster import Cluster
-from labsupport.dashboard_view import DEAD, DISPOSABLE, HOLDS_STATE
-from labsupport.diagram import architecture_diagram, mermaid_markdown
-from labsupport.errors import InvalidArgumentError
+from labsupport import InvalidArgumentError
+from labsupport.shop import Cluster
+from labsupport.widgets import architecture_diagram, dashboard_view, mermaid_markdown
 
 
 def ports_of(shop):
@@ -25,8 +24,8 @@ def test_stateless_diagram_routes_every_instance_to_the_database_and_cache():
     for node in ("shop_1", "shop_2", "shop_3"):
         assert f"LB -->|round_robin| {node}" in text
         assert f"{node} --> DB" in text and f"{node} --> Cache" in text
-        assert f"style {node} fill:{DISPOSABLE}" in text
-    assert f"style DB fill:{HOLDS_STATE}" in text and f"style Cache fill:{HOLDS_STATE}" in text
+        assert f"style {node} fill:{dashboard_view.DISPOSABLE}" in text
+    assert f"style DB fill:{dashboard_view.HOLDS_STATE}" in text and f"style Cache fill:{dashboard_view.HOLDS_STATE}" in text
 
 
 def test_stateful_diagram_marks_a_killed_instance_dead():
@@ -36,8 +35,8 @@ def test_stateful_diagram_marks_a_killed_instance_dead():
         before = architecture_diagram(shop)
         shop.kill(alice.last_instance)
         after = architecture_diagram(shop)
-    assert "1 session in memory" in before and f"style {home} fill:{HOLDS_STATE}" in before
-    assert f"style {home} fill:{DEAD}" in after and "dead<br/>memory lost" in after
+    assert "1 session in memory" in before and f"style {home} fill:{dashboard_view.HOLDS_STATE}" in before
+    assert f"style {home} fill:{dashboard_view.DEAD}" in after and "dead<br/>memory lost" in after
     assert f"LB -.->|dead| {home}" in after and f"{home} -->|Response|" not in after
     assert "DB" not in after                       # the stateful shop keeps carts in its instances
 

@@ -7,7 +7,7 @@ a kill must really close that port and take the instance out of the cluster.
 import pytest
 
 from labsupport import Cluster, InvalidArgumentError
-from labsupport.disposability import _answers_health, create_and_destroy
+from labsupport.labs import create_and_destroy, disposability
 
 
 def test_every_create_kill_cycle_serves_then_disappears():
@@ -22,9 +22,9 @@ def test_every_create_kill_cycle_serves_then_disappears():
 def test_a_killed_instance_no_longer_answers():
     with Cluster.stateless(instances=1) as shop:
         url = shop.instances[0].url
-        assert _answers_health(url)
+        assert disposability._answers_health(url)
         shop.kill("shop-1")
-        assert not _answers_health(url)
+        assert not disposability._answers_health(url)
 
 
 @pytest.mark.parametrize("cycles", [0, -1, 2.5, True])

@@ -9,9 +9,9 @@ import threading
 import psutil
 import pytest
 
-from labsupport.durability import WriterProcess, crash_writer_experiment, expected_rows
-from labsupport.errors import InvalidArgumentError, LabError
-from labsupport.registry import running
+from labsupport import InvalidArgumentError, LabError
+from labsupport.engine import running
+from labsupport.services import WriterProcess, crash_writer_experiment, expected_rows
 
 
 @pytest.fixture(autouse=True)

@@ -11,9 +11,14 @@ import http.client
 
 import pytest
 
-from labsupport.errors import InvalidArgumentError
-from labsupport.examples import (PRICES, VisitCounter, function_server, price_server,
-                                 static_file_server)
+from labsupport import InvalidArgumentError
+from labsupport.labs import (
+    PRICES,
+    VisitCounter,
+    function_server,
+    price_server,
+    static_file_server,
+)
 from tests.conftest import lab_threads
 from tests.http_util import call
 

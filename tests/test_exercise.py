@@ -9,9 +9,14 @@ raises) get a "not yet" that says what is wrong instead of a traceback.
 
 import pytest
 
-from labsupport import registry
-from labsupport.errors import InvalidArgumentError
-from labsupport.exercise import MemoryCartStorage, check_cart_exercise, model_solution, show_solution
+from labsupport import InvalidArgumentError
+from labsupport.engine import registry
+from labsupport.labs import (
+    MemoryCartStorage,
+    check_cart_exercise,
+    model_solution,
+    show_solution,
+)
 from tests.conftest import lab_threads, wait_for
 
 STARTING_POINT_SAYS = ("not yet: 3 of 9 carts lost when shop-2 was killed (bob, erin, heidi). Those carts were only "

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from websockets.sync.client import connect
 
 from labsupport.game import GameServer
-from labsupport.identity import IdentityProvider
-from labsupport.object_store import ObjectStore
+from labsupport.services import IdentityProvider, ObjectStore
 from tests.http_util import call
 
 FUZZ = settings(max_examples=120, deadline=None,

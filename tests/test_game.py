@@ -22,12 +22,17 @@ import psutil
 import pytest
 from websockets.sync.client import connect
 
-from labsupport import registry
-from labsupport.errors import InvalidArgumentError
-from labsupport.game import GameServer, quiet_logger
-from labsupport.game_client import GamePlayer, play_game
-from labsupport.game_results import load_results
-from labsupport.game_rules import Rejected, new_room, parse_message, play, refuse_http, room_from_path, take_seat
+from labsupport import InvalidArgumentError
+from labsupport.engine import registry
+from labsupport.game import (
+    GamePlayer,
+    GameServer,
+    Rejected,
+    load_results,
+    play_game,
+    quiet_logger,
+    rules,
+)
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.timeout(60)
@@ -74,38 +79,38 @@ def listening_ports():
 # --- the game rules, without sockets -----------------------------------------
 
 def test_rules_detect_a_win_a_draw_and_refuse_bad_moves():
-    room = new_room("A")
-    assert take_seat(room, "x") == "X" and room["status"] == "waiting"
-    assert take_seat(room, "o") == "O" and (room["status"], room["turn"]) == ("playing", "x")
+    room = rules.new_room("A")
+    assert rules.take_seat(room, "x") == "X" and room["status"] == "waiting"
+    assert rules.take_seat(room, "o") == "O" and (room["status"], room["turn"]) == ("playing", "x")
     with pytest.raises(Rejected, match="full"):
-        take_seat(room, "eve")
+        rules.take_seat(room, "eve")
     for player, cell in [("x", 0), ("o", 3), ("x", 1), ("o", 4), ("x", 2)]:
-        play(room, player, cell)
+        rules.play(room, player, cell)
     assert (room["status"], room["winner"], room["moves"]) == ("over", "x", 5)
-    draw = new_room("B")
+    draw = rules.new_room("B")
     draw["players"], draw["status"], draw["turn"] = ["x", "o"], "playing", "x"
     for i, cell in enumerate([0, 1, 2, 4, 3, 5, 7, 6, 8]):
-        play(draw, "xo"[i % 2], cell)
+        rules.play(draw, "xo"[i % 2], cell)
     assert (draw["status"], draw["winner"], draw["moves"]) == ("over", None, 9)
-    fresh = new_room("C")
+    fresh = rules.new_room("C")
     fresh["players"], fresh["status"], fresh["turn"] = ["x", "o"], "playing", "x"
     for player, cell in [("o", 0), ("x", 9), ("x", True), ("x", "4")]:
         with pytest.raises(Rejected):
-            play(fresh, player, cell)
+            rules.play(fresh, player, cell)
     assert fresh["moves"] == 0
 
 
 def test_parse_message_and_paths_refuse_what_they_do_not_understand():
-    assert parse_message('{"type": "move", "cell": 4}') == {"type": "move", "cell": 4}
+    assert rules.parse_message('{"type": "move", "cell": 4}') == {"type": "move", "cell": 4}
     for bad in [b"\x00", "{", "[1, 2]", '{"type": "dance"}', "[" * 5000, "x" * 70_000]:
         with pytest.raises(Rejected):
-            parse_message(bad)
-    assert room_from_path("/") is None and room_from_path("/rooms/A-1?x=1") == "A-1"
+            rules.parse_message(bad)
+    assert rules.room_from_path("/") is None and rules.room_from_path("/rooms/A-1?x=1") == "A-1"
     for bad in ["/rooms/", "/rooms/a b", "/admin", "/rooms/A/extra"]:
         with pytest.raises(Rejected):
-            room_from_path(bad)
-    assert refuse_http("/rooms/A", {"Upgrade": "websocket"}) is None
-    assert refuse_http("/rooms/A", {})[0] == 426 and refuse_http("/admin", {"Upgrade": "websocket"})[0] == 404
+            rules.room_from_path(bad)
+    assert rules.refuse_http("/rooms/A", {"Upgrade": "websocket"}) is None
+    assert rules.refuse_http("/rooms/A", {})[0] == 426 and rules.refuse_http("/admin", {"Upgrade": "websocket"})[0] == 404
 
 
 # --- rooms, broadcast, results ----------------------------------------------

@@ -12,11 +12,10 @@ import os
 
 import pytest
 
-from labsupport import registry
-from labsupport.errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
-from labsupport.game_cluster import GameCluster
-from labsupport.game_diagram import game_cluster_diagram
-from labsupport.policies import ConsistentHash
+from labsupport import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
+from labsupport.engine import ConsistentHash, registry
+from labsupport.game import GameCluster
+from labsupport.widgets import game_cluster_diagram
 from tests.conftest import lab_threads
 
 pytestmark = pytest.mark.timeout(60)
@@ -149,6 +148,7 @@ def test_close_leaves_no_threads_and_keeps_a_given_database(tmp_path):
 
 def test_the_balancer_health_checks_take_a_killed_game_server_out_on_their_own():
     import urllib.request
+
     from tests.conftest import wait_for
     with GameCluster(servers=2, seed=3) as games:
         server = games.servers[0]

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from labsupport import registry
-from labsupport.errors import InvalidArgumentError
-from labsupport.hybrid import HybridShop, failure_cost, hybrid_chaos
+from labsupport import InvalidArgumentError
+from labsupport.engine import registry
+from labsupport.labs import HybridShop, failure_cost, hybrid_chaos
 from tests.conftest import lab_threads, wait_for
 
 

@@ -12,9 +12,15 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from labsupport.errors import InvalidArgumentError
-from labsupport.identity import (IdentityProvider, PublicKeyVerifier, call_api, get_token, start_api_instance)
-from labsupport.tokens import TokenRejected
+from labsupport import InvalidArgumentError
+from labsupport.services import (
+    IdentityProvider,
+    PublicKeyVerifier,
+    call_api,
+    get_token,
+    start_api_instance,
+)
+from labsupport.state import TokenRejected
 from tests.http_util import call
 
 pytestmark = pytest.mark.timeout(60)

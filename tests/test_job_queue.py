@@ -10,9 +10,9 @@ import threading
 
 import pytest
 
-from labsupport import registry
-from labsupport.errors import InvalidArgumentError
-from labsupport.job_queue import JobQueue
+from labsupport import InvalidArgumentError
+from labsupport.engine import registry
+from labsupport.services import JobQueue
 
 pytestmark = pytest.mark.timeout(60)
 

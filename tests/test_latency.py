@@ -9,8 +9,8 @@ never a duration.
 import matplotlib
 import pytest
 
-from labsupport.errors import InvalidArgumentError
-from labsupport.latency import RUNGS, Ladder, measure_ladder
+from labsupport import InvalidArgumentError
+from labsupport.labs import RUNGS, Ladder, measure_ladder
 
 pytestmark = pytest.mark.timeout(60)
 

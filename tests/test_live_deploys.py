@@ -8,7 +8,7 @@ instances are replaced without draining loses sessions.
 import pytest
 
 from labsupport import Cluster, InvalidArgumentError
-from labsupport.live_deploys import compare_deploys, deploy_under_traffic
+from labsupport.labs import compare_deploys, deploy_under_traffic
 
 
 def test_every_strategy_on_the_stateless_shop_loses_nothing():

@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from labsupport import registry
-from labsupport.errors import InvalidArgumentError
-from labsupport.object_store import Bucket, ObjectStore
+from labsupport import InvalidArgumentError
+from labsupport.engine import registry
+from labsupport.services import Bucket, ObjectStore
 from tests.http_util import call
 
 pytestmark = pytest.mark.timeout(60)

@@ -5,7 +5,7 @@ import collections
 import pytest
 
 from labsupport import ConsistentHash, InvalidArgumentError, ModuloHash, make_policy
-from labsupport.server import Request
+from labsupport.engine import Request
 
 
 class B:

@@ -10,10 +10,8 @@ import json
 
 import pytest
 
-from labsupport.answers import AnswerStore
-from labsupport.errors import InvalidArgumentError
-from labsupport.predict import Predict
-from labsupport.question_bank import CHAPTERS, load_chapter
+from labsupport import InvalidArgumentError
+from labsupport.widgets import CHAPTERS, AnswerStore, Predict, load_chapter
 
 CHAPTER = "02_stateful"
 QUESTIONS = [

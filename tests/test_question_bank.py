@@ -9,8 +9,14 @@ import json
 
 import pytest
 
-from labsupport.errors import InvalidArgumentError, LabError
-from labsupport.question_bank import CHAPTERS, QUESTIONS_DIR, QuizFileError, load_chapter, load_questions
+from labsupport import InvalidArgumentError, LabError
+from labsupport.widgets import (
+    CHAPTERS,
+    QUESTIONS_DIR,
+    QuizFileError,
+    load_chapter,
+    load_questions,
+)
 
 GOOD_SINGLE = {"id": "pick-one", "kind": "single", "prompt": "Which?",
                "options": [{"text": "a", "correct": True, "explanation": "because"},

@@ -9,10 +9,8 @@ import json
 
 import pytest
 
-from labsupport.answers import AnswerStore
-from labsupport.errors import InvalidArgumentError
-from labsupport.question_bank import CHAPTERS, load_chapter
-from labsupport.quiz import Quiz
+from labsupport import InvalidArgumentError
+from labsupport.widgets import CHAPTERS, AnswerStore, Quiz, load_chapter
 
 CHAPTER = "01_stateless"
 QUESTIONS = [

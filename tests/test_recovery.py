@@ -11,7 +11,7 @@ import math
 import pytest
 
 from labsupport import InvalidArgumentError
-from labsupport.recovery import measure_detection
+from labsupport.labs import measure_detection
 
 
 def test_a_killed_stateless_instance_is_detected_and_users_notice_nothing():

@@ -6,7 +6,7 @@ import psutil
 import pytest
 
 from labsupport import DependencyMissingError, RedisServer
-from labsupport import redis_server as module
+from labsupport.state import redis_server as module
 
 
 def test_a_lab_redis_listens_on_loopback_only_and_removes_its_folder():

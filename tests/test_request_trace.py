@@ -7,9 +7,8 @@ instance holds nothing afterwards.
 
 import pytest
 
-from labsupport import Cluster
-from labsupport.errors import InvalidArgumentError
-from labsupport.request_trace import STEPS, trace_request
+from labsupport import Cluster, InvalidArgumentError
+from labsupport.labs import request_trace, trace_request
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -18,7 +17,7 @@ def test_a_request_goes_through_the_eight_steps_and_leaves_nothing_behind():
     with Cluster.stateless(instances=3) as shop:
         alice = shop.user("alice")
         trace = trace_request(shop, alice, "book", 2)
-        assert [s[0] for s in trace.steps] == list(STEPS)
+        assert [s[0] for s in trace.steps] == list(request_trace.STEPS)
         assert [s[1] for s in trace.steps] == ["client", "load balancer", "API instance + cache", "database",
                                                "API instance", "database", "API instance", "API instance"]
         assert trace.steps[2][2] == "verify token signature; check token denylist"

@@ -8,9 +8,8 @@ and reported as "outcome unknown" if it does not).
 
 import pytest
 
-from labsupport import Cluster
-from labsupport.errors import InvalidArgumentError
-from labsupport.retries import RetryingClient, kill_mid_request, wait_until_idle
+from labsupport import Cluster, InvalidArgumentError
+from labsupport.labs import RetryingClient, kill_mid_request, wait_until_idle
 
 pytestmark = pytest.mark.timeout(60)
 

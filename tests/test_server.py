@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from labsupport.server import Response, Server
+from labsupport.engine import Response, Server
 from tests.conftest import lab_threads, wait_for
 from tests.http_util import call, raw_exchange
 

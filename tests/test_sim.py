@@ -18,11 +18,17 @@ import matplotlib
 import pytest
 from matplotlib.figure import Figure
 
-from labsupport.errors import InvalidArgumentError, LabError
-from labsupport.sim import (compare_autoscaling, compare_drain_timeouts, compare_region_failure,
-                            simulate_autoscaling, simulate_cluster, simulate_region_failure,
-                            simulate_rolling_deploy)
-from labsupport.sim.scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
+from labsupport import InvalidArgumentError, LabError
+from labsupport.sim import (
+    compare_autoscaling,
+    compare_drain_timeouts,
+    compare_region_failure,
+    scaling_tiers,
+    simulate_autoscaling,
+    simulate_cluster,
+    simulate_region_failure,
+    simulate_rolling_deploy,
+)
 
 SMALL_PEAK = 100          # instances at the day's normal peak: fast, same shape as 1,000
 
@@ -100,7 +106,7 @@ def test_a_drain_timeout_caps_the_drain_and_loses_the_rest():
 
 
 def test_a_new_stateful_instance_only_gets_new_sessions():
-    tier = StatefulTier(instances=2, sessions=2000, drain=True, drain_timeout_s=None)
+    tier = scaling_tiers.StatefulTier(instances=2, sessions=2000, drain=True, drain_timeout_s=None)
     tier.instance_ready()
     tier.start_sessions(300)
     assert sorted(inst.sessions for inst in tier.serving) == [300, 1000, 1000]
@@ -108,9 +114,9 @@ def test_a_new_stateful_instance_only_gets_new_sessions():
 
 
 def test_a_new_stateless_instance_takes_load_at_once():
-    sessions = 3 * CAPACITY_RPS / SESSION_RPS                     # enough for three instances
-    tier = StatelessTier(instances=2, sessions=sessions)
-    assert tier.over_capacity_rps() == pytest.approx(CAPACITY_RPS)
+    sessions = 3 * scaling_tiers.CAPACITY_RPS / scaling_tiers.SESSION_RPS                     # enough for three instances
+    tier = scaling_tiers.StatelessTier(instances=2, sessions=sessions)
+    assert tier.over_capacity_rps() == pytest.approx(scaling_tiers.CAPACITY_RPS)
     tier.instance_ready()
     assert tier.over_capacity_rps() == 0
 

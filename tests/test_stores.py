@@ -4,7 +4,13 @@ import threading
 
 import pytest
 
-from labsupport import MemoryStore, RedisServer, RedisStore, SQLiteStore, StoreUnavailable
+from labsupport import (
+    MemoryStore,
+    RedisServer,
+    RedisStore,
+    SQLiteStore,
+    StoreUnavailable,
+)
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis"])

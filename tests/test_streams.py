@@ -7,10 +7,19 @@ import threading
 
 import pytest
 
-from labsupport.errors import ClusterClosedError, InvalidArgumentError
-from labsupport.registry import running
-from labsupport.streams import (CheckpointStore, Event, SessionWindows, SlidingWindows, StreamProcessor,
-                                TumblingWindows, generate_events, make_windows, window_experiment)
+from labsupport import ClusterClosedError, InvalidArgumentError
+from labsupport.engine import running
+from labsupport.services import (
+    CheckpointStore,
+    Event,
+    SessionWindows,
+    SlidingWindows,
+    StreamProcessor,
+    TumblingWindows,
+    generate_events,
+    make_windows,
+    window_experiment,
+)
 
 KINDS = ["tumbling", "sliding", "session"]
 

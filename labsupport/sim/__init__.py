@@ -10,13 +10,26 @@ the bridge: the lab's own cluster at request level, to compare with a live
 run. Chapters 02 (F4, F5) and 06 (W2, W5, W6) use them.
 """
 
-from labsupport.sim.autoscaling import (AutoscalingComparison, AutoscalingResult, compare_autoscaling,
-                                        simulate_autoscaling)
-from labsupport.sim.calibration import ClusterSimResult, simulate_cluster
-from labsupport.sim.regions import (RegionFailureComparison, RegionFailureResult, compare_region_failure,
-                                    simulate_region_failure)
-from labsupport.sim.rolling_deploy import (DRAIN_TIMEOUTS, DeployResult, DrainTradeoff,
-                                           compare_drain_timeouts, simulate_rolling_deploy)
+from .autoscaling import (
+                         AutoscalingComparison,
+                         AutoscalingResult,
+                         compare_autoscaling,
+                         simulate_autoscaling,
+)
+from .calibration import ClusterSimResult, simulate_cluster
+from .regions import (
+                         RegionFailureComparison,
+                         RegionFailureResult,
+                         compare_region_failure,
+                         simulate_region_failure,
+)
+from .rolling_deploy import (
+                         DRAIN_TIMEOUTS,
+                         DeployResult,
+                         DrainTradeoff,
+                         compare_drain_timeouts,
+                         simulate_rolling_deploy,
+)
 
 __all__ = [
     "simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison",

@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from labsupport.sim.checks import require_choice, require_int, require_number, require_seed
-from labsupport.sim.scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
-from labsupport.tables import ResultTable, format_duration
+from ..checks import require_choice, require_int, require_number, require_seed
+from ..engine.tables import ResultTable, format_duration
+from .scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
 
 __all__ = ["simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison"]
 

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from labsupport.sim.checks import require_int, require_number, require_seed
-from labsupport.tables import ResultTable
+from ..checks import require_int, require_number, require_seed
+from ..engine.tables import ResultTable
 
 __all__ = ["simulate_cluster", "ClusterSimResult"]
 

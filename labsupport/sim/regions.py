@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from labsupport.sim.checks import require_choice, require_int, require_number, require_seed
-from labsupport.tables import ResultTable, format_duration
+from ..checks import require_choice, require_int, require_number, require_seed
+from ..engine.tables import ResultTable, format_duration
 
 __all__ = ["simulate_region_failure", "compare_region_failure", "RegionFailureResult",
            "RegionFailureComparison", "REGION_NAMES"]

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from labsupport.errors import InvalidArgumentError
-from labsupport.sim.checks import require_choice, require_int, require_number, require_seed
-from labsupport.tables import ResultTable, format_duration
+from ..checks import require_choice, require_int, require_number, require_seed
+from ..engine.tables import ResultTable, format_duration
+from ..errors import InvalidArgumentError
 
 __all__ = ["simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff",
            "DRAIN_TIMEOUTS"]

@@ -17,7 +17,7 @@ the best case for the stateful tier.
 
 from operator import attrgetter
 
-from labsupport.tables import format_duration
+from ..engine.tables import format_duration
 
 __all__ = ["StatelessTier", "StatefulTier", "CAPACITY_RPS", "SESSION_RPS"]
 

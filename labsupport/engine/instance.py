@@ -1,0 +1,265 @@
+"""A real HTTP server instance: the unit you start, crash, drain and replace.
+
+Every shop instance (and the load balancer) is one of these: an HTTP/1.1
+server from the standard library's ``http.server``, listening on 127.0.0.1 on
+a port the OS picks, serving each connection in its own daemon thread. What
+makes it a *lab* server is its lifecycle, which is the subject of the course:
+
+* ``stop()`` is a graceful shutdown (draining): refuse new requests, let the
+  in-flight ones finish, then close. Nobody notices.
+* ``kill()`` is a crash: the listener and every open connection close at once
+  and whatever the application kept in memory is thrown away.
+* ``restart()`` brings up a *fresh* application object, as a new process would.
+
+The capacity model makes scaling visible on a two-core laptop: an instance
+serves at most ``workers`` requests at once and spends ``service_ms`` on each
+(a sleep, so it does not hold the GIL); extra requests wait in a queue, and
+past ``queue_limit`` waiting requests the instance answers 503.
+
+The application is any object with ``handle(request) -> Response``. Chapter 01
+onwards uses it; chapter 06 reads its stats.
+"""
+
+import socket
+import threading
+import time
+
+from . import registry
+from .events import EventLog
+from .listener import Listener
+from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
+
+# Request, Response, HTTPError and MAX_BODY_BYTES are re-exported: every application needs them with a Server.
+__all__ = ["Request", "Response", "HTTPError", "Capacity", "Server", "MAX_BODY_BYTES"]
+
+
+class Capacity:
+    """At most ``workers`` requests at once; up to ``queue_limit`` more may wait.
+
+    ``admit()`` returns False when the queue is full (the caller answers 503);
+    otherwise it blocks until a worker is free and the caller must ``release()``.
+    """
+
+    def __init__(self, workers, queue_limit):
+        self.workers = workers
+        self.queue_limit = queue_limit
+        self._free = threading.Semaphore(workers)
+        self._lock = threading.Lock()
+        self.waiting = 0
+        self.busy = 0
+
+    def admit(self):
+        if self._free.acquire(blocking=False):
+            with self._lock:
+                self.busy += 1
+            return True
+        with self._lock:
+            if self.waiting >= self.queue_limit:
+                return False
+            self.waiting += 1
+        self._free.acquire()
+        with self._lock:
+            self.waiting -= 1
+            self.busy += 1
+        return True
+
+    def release(self):
+        with self._lock:
+            self.busy -= 1
+        self._free.release()
+
+
+class Server:
+    """One server instance: an application object behind a real HTTP listener.
+
+    For callers: ``start``, ``stop``, ``kill``, ``restart``, ``close``, and the
+    read-only ``url``, ``state``, ``alive``, ``stats``, ``events``. For
+    subclasses and wrappers: ``serve(request)``, which runs the capacity model
+    and the application and must never raise.
+    """
+
+    def __init__(self, app_factory, name="server", version="v1", workers=8, service_ms=0.0,
+                 queue_limit=64, identity=True, events=None):
+        self.app_factory = app_factory
+        self.name = name
+        self.version = version
+        self.workers = workers
+        self.service_ms = service_ms
+        self.queue_limit = queue_limit
+        self.identity = identity
+        self.events = events if events is not None else EventLog()
+        self.app = None
+        self.state = "new"                  # new -> up -> draining -> stopped, or -> dead
+        self.port = 0
+        self.generation = 0                 # bumped by every kill: work from an older life is dropped
+        self.capacity = Capacity(workers, queue_limit)
+        self._stats = {"requests": 0, "errors": 0, "rejected": 0, "in_flight": 0}
+        self._lock = threading.Lock()
+        self._httpd = None
+        self._loop = None
+
+    # -- for callers -------------------------------------------------------
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def address(self):
+        return ("127.0.0.1", self.port)
+
+    @property
+    def alive(self):
+        return self.state in ("up", "draining")
+
+    @property
+    def stats(self):
+        with self._lock:
+            stats = dict(self._stats)
+        stats["busy"], stats["queued"] = self.capacity.busy, self.capacity.waiting   # the capacity model, now
+        app = self.app
+        stats["sessions"] = app.sessions_in_memory() if app is not None and hasattr(app, "sessions_in_memory") else 0
+        return stats
+
+    def start(self):
+        """Listen and serve; returns once the socket accepts connections."""
+        with self._lock:
+            if self.state in ("up", "draining"):
+                return self
+            self.app = self.app_factory()
+            self._httpd = self._bind()
+            self.port = self._httpd.server_address[1]
+            self.capacity = Capacity(self.workers, self.queue_limit)
+            self._stats["in_flight"] = 0
+            self.state = "up"
+        self._loop = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                      name=f"{self.name}-accept", daemon=True)
+        self._loop.start()
+        registry.register(self)
+        self.events.add(self.name, "start", f"{self.name} started ({self.version})")
+        return self
+
+    def stop(self, timeout=5.0):
+        """Graceful: refuse new requests, let in-flight ones finish (up to ``timeout`` s), close."""
+        with self._lock:
+            if self.state not in ("up", "draining"):
+                return
+            self.state = "draining"
+        self.events.add(self.name, "drain", f"{self.name} draining")
+        deadline = time.monotonic() + timeout
+        while self.stats["in_flight"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self._shut_down("stopped")
+        self.events.add(self.name, "stop", f"{self.name} stopped")
+
+    def kill(self):
+        """Crash: listener and connections closed at once, memory thrown away."""
+        with self._lock:
+            if self.state not in ("up", "draining"):
+                return
+            self.generation += 1
+        self._shut_down("dead")
+        self.events.add(self.name, "kill", f"{self.name} killed")
+
+    def restart(self, version=None):
+        """Come back as a new process would: a fresh application object, empty memory."""
+        if self.alive:
+            self.kill()
+        if version is not None:
+            self.version = version
+        return self.start()
+
+    def close(self):
+        self.stop(timeout=1.0)
+        registry.unregister(self)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<Server {self.name} {self.version} {self.state}>"
+
+    # -- for wrappers --------------------------------------------------------
+    def identity_headers(self):
+        if not self.identity:
+            return {}
+        return {"X-Instance": self.name, "X-Version": self.version}
+
+    def serve(self, request):
+        """Run one request through the capacity model and the application. Never raises.
+
+        Returns None when the instance died while the request was inside it:
+        a dead process sends no answer.
+        """
+        generation = self.generation
+        if self.state != "up":
+            return Response(503, {"error": f"{self.name} is draining; try another instance"},
+                            headers={"Retry-After": "0"})
+        capacity = self.capacity            # a restart makes a new one; release the one we took
+        self._count("in_flight", +1)
+        try:
+            if not capacity.admit():
+                self._count("rejected", +1)
+                return Response(503, {"error": f"{self.name} is overloaded: {self.queue_limit} requests already queued"},
+                                headers={"Retry-After": "1"})
+            try:
+                if self.service_ms:
+                    time.sleep(self.service_ms / 1000.0)
+                if generation != self.generation:
+                    return None
+                response = self._call_app(request)
+            finally:
+                capacity.release()
+            if generation != self.generation or response is None:
+                return None
+            self._count("requests", +1)
+            if response.status >= 400:
+                self._count("errors", +1)
+            return response
+        finally:
+            self._count("in_flight", -1)
+
+    # -- internals -------------------------------------------------------------
+    def _call_app(self, request):
+        app = self.app
+        if app is None:
+            return Response(503, {"error": f"{self.name} is not running"})
+        try:
+            return app.handle(request)
+        except HTTPError as exc:
+            return Response(exc.status, {"error": exc.message}, headers=exc.headers)
+        except Exception as exc:           # a bug must cost one request, never the server
+            self.events.add(self.name, "error", f"{type(exc).__name__} while handling {request.method} {request.path}")
+            return Response(500, {"error": "internal error; the instance is still serving"})
+
+    def _bind(self):
+        """Bind 127.0.0.1, keeping the previous port when it is free (a restart keeps its address)."""
+        if self.port:
+            try:
+                return Listener(("127.0.0.1", self.port), self)
+            except OSError:
+                pass                      # someone else took the port; take a new one below
+        return Listener(("127.0.0.1", 0), self)
+
+    def _shut_down(self, final_state):
+        httpd, loop = self._httpd, self._loop
+        try:
+            httpd.socket.shutdown(socket.SHUT_RDWR)   # refuse new connections now
+        except OSError:
+            pass                                      # not connected: nothing to shut
+        httpd.cut_connections()
+        httpd.shutdown()
+        httpd.server_close()
+        loop.join()
+        httpd.wait_for_threads(timeout=2.0)
+        with self._lock:
+            self.state = final_state
+            app, self.app = self.app, None            # stopped or crashed, the process's memory is gone
+        if final_state != "dead" and hasattr(app, "close"):
+            app.close()                               # a graceful stop may tidy up; a crash cannot
+
+    def _count(self, key, delta):
+        with self._lock:
+            self._stats[key] += delta

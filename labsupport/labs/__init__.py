@@ -1,0 +1,98 @@
+"""Chapter experiments: each module composes the parts above into one measurement a lesson shows.
+
+* 01: ``examples.py`` (more stateless servers). 03: ``comparison.py`` (the ten-row table).
+* 04: ``latency.py`` (the latency ladder), ``dependencies.py`` (store calls and outages),
+  ``retries.py`` (idempotency under retries).
+* 05: ``request_trace.py`` (one request through the eight steps).
+* 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
+  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab).
+* 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
+"""
+
+from .balancing import (
+                           POLICIES_COMPARED,
+                           BalancingResult,
+                           compare_balancing,
+                           keys_moved,
+                           user_activity,
+)
+from .calibration import CalibrationResult, compare_with_model
+from .comparison import (
+                           EXPERIMENTS,
+                           Comparison,
+                           Experiment,
+                           Observation,
+                           Suite,
+                           run_comparison,
+)
+from .dependencies import (
+                           InstanceAnswers,
+                           StoreCalls,
+                           ask_every_instance,
+                           count_store_calls,
+                           load_by_traffic,
+                           wait_until_in_rotation,
+)
+from .disposability import DisposabilityResult, create_and_destroy
+from .examples import (
+                           PRICES,
+                           FunctionPerCall,
+                           PriceQuotes,
+                           StaticFiles,
+                           VisitCounter,
+                           function_server,
+                           price_server,
+                           static_file_server,
+)
+from .exercise import (
+                           EXERCISE_SHOPPERS,
+                           KILLED,
+                           CartService,
+                           ExerciseResult,
+                           MemoryCartStorage,
+                           check_cart_exercise,
+                           model_solution,
+                           show_solution,
+)
+from .hybrid import (
+                           PARTS,
+                           SHOPPERS,
+                           CatalogApp,
+                           CatalogService,
+                           ChaosCosts,
+                           FailureCost,
+                           HybridShop,
+                           Shopper,
+                           failure_cost,
+                           hybrid_chaos,
+)
+from .latency import RUNGS, Ladder, measure_ladder
+from .live_deploys import (
+                           STRATEGIES,
+                           DeployComparison,
+                           DeployLedger,
+                           compare_deploys,
+                           deploy_under_traffic,
+)
+from .recovery import DetectionResult, DetectionRun, measure_detection
+from .request_trace import RequestTrace, trace_request
+from .retries import InFlightOutcome, RetryingClient, kill_mid_request, wait_until_idle
+
+__all__ = [
+    "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
+    "function_server", "price_server",
+    "run_comparison", "Suite", "Comparison", "Experiment", "Observation", "EXPERIMENTS",
+    "Ladder", "measure_ladder", "RUNGS",
+    "StoreCalls", "count_store_calls", "load_by_traffic", "InstanceAnswers", "ask_every_instance",
+    "wait_until_in_rotation",
+    "RetryingClient", "InFlightOutcome", "kill_mid_request", "wait_until_idle",
+    "RequestTrace", "trace_request",
+    "create_and_destroy", "DisposabilityResult", "compare_balancing", "BalancingResult", "keys_moved",
+    "user_activity", "POLICIES_COMPARED", "measure_detection", "DetectionRun", "DetectionResult",
+    "deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES",
+    "compare_with_model", "CalibrationResult",
+    "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
+    "failure_cost", "hybrid_chaos",
+    "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
+    "model_solution", "EXERCISE_SHOPPERS", "KILLED",
+]

@@ -1,0 +1,78 @@
+"""Disposability: a stateless instance is cheap to create and cheap to destroy.
+
+Containers are built on the assumption that any instance can be started or
+killed at any moment. That is only harmless when the instance holds nothing a
+user needs. ``create_and_destroy`` measures how cheap it is in the lab: it
+starts an instance, checks that it answers on its own port, kills it, checks
+that the port is closed, and does it again. Each start and each kill takes
+milliseconds, because there is nothing to load and nothing to hand over.
+Chapter 06 (claim W1) uses it.
+"""
+
+import http.client
+import statistics
+import time
+from dataclasses import dataclass
+
+from ..engine.tables import Table
+from ..errors import InvalidArgumentError
+
+__all__ = ["create_and_destroy", "DisposabilityResult"]
+
+
+@dataclass(frozen=True)
+class DisposabilityResult:
+    """Create/kill cycles: how many worked, and what each start and kill took (ms, for showing only)."""
+    cycles: int
+    succeeded: int
+    start_ms: tuple
+    kill_ms: tuple
+
+    @property
+    def all_succeeded(self):
+        return self.succeeded == self.cycles
+
+    def timings(self):
+        """A table of median and slowest start and kill times, in ms (they vary from run to run)."""
+        rows = [[what, statistics.median(values), max(values)]
+                for what, values in (("start and answer /health", self.start_ms), ("kill", self.kill_ms))]
+        return Table(["step", "median ms", "slowest ms"], rows, title=f"{self.cycles} create/kill cycles")
+
+    def __repr__(self):
+        return f"DisposabilityResult({self.succeeded} of {self.cycles} create/kill cycles succeeded)"
+
+
+def _answers_health(url):
+    """True when GET /health on ``url`` answers 200; False when nobody is listening."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=2.0)
+    try:
+        conn.request("GET", "/health")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        conn.close()
+
+
+def create_and_destroy(cluster, cycles=20):
+    """Start an instance, check it serves, kill it, check it is gone; ``cycles`` times.
+
+    A cycle succeeds when the new instance answered ``/health`` on its own
+    port and, once killed, refused connections and left the cluster.
+    """
+    if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
+        raise InvalidArgumentError(f"cycles must be a whole number >= 1, not {cycles!r}")
+    succeeded, start_ms, kill_ms = 0, [], []
+    for _ in range(cycles):
+        started = time.perf_counter()
+        name = cluster.add_instance()
+        url = cluster.instance(name).url
+        served = _answers_health(url)
+        start_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        cluster.remove_instance(name, drain=False)      # a kill: no goodbye, nothing to hand over
+        kill_ms.append((time.perf_counter() - started) * 1000)
+        gone = not _answers_health(url) and name not in [s.name for s in cluster.instances]
+        succeeded += served and gone
+    return DisposabilityResult(cycles, succeeded, tuple(start_ms), tuple(kill_ms))

@@ -1,0 +1,133 @@
+"""Deploys under traffic, each with its own ledger of what the users noticed.
+
+A deploy strategy (``deploys.py``: rolling, blue-green, canary) is only as good
+as what it does to the people using the service while it runs. Here users
+keep shopping in the background; once every one of them has been served by
+the old version, the deploy starts; once it is over and every user has been
+served by the new version, the traffic stops. The ledger then says how many
+actions failed, how many sessions were lost, and how many users saw both
+versions (which is harmless when no instance holds anything the other needs).
+
+Old instances are drained before they stop. For a stateless instance that
+only means finishing its requests in flight. A stateful one would have to
+wait until its users' sessions end; ``timeout`` caps that wait (0.2 s here
+is far shorter than any session), and ``drain=False`` kills the old
+instances outright. Either way the sessions they held are lost, and the
+ledger counts them. Chapter 06 (claim W5) uses this module.
+"""
+
+import time
+from dataclasses import dataclass
+
+from ..engine.tables import Table
+from ..engine.waiting import wait_until
+from ..errors import InvalidArgumentError
+from ..shop.cluster import Cluster
+from ..shop.ledger import Report
+
+__all__ = ["deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES"]
+
+STRATEGIES = ("rolling", "blue_green", "canary")
+WAIT_LIMIT_S = 15.0
+
+
+@dataclass(frozen=True)
+class DeployLedger:
+    """One deploy under traffic: the users' ledger (a ``Report``) and the deploy's own ``DeployReport``."""
+    kind: str
+    strategy: str
+    version: str
+    report: Report
+    deploy: object
+    seconds: float                # how long the deploy itself took (for showing only)
+    versions_by_user: dict        # {user: [versions that served them]}
+
+    @property
+    def users_seeing_both(self):
+        return len(self.report.users_seeing_two_versions)
+
+    @property
+    def versions_seen(self):
+        return sorted({v for versions in self.versions_by_user.values() for v in versions})
+
+
+@dataclass(frozen=True)
+class DeployComparison:
+    """The three strategies on one kind of shop."""
+    kind: str
+    ledgers: tuple
+
+    def outcomes(self):
+        """What users noticed, per strategy."""
+        rows = [[d.strategy.replace("_", "-"), d.report.failed_actions, d.report.unknown_outcomes,
+                 d.report.lost_sessions, d.report.lost_items, ", ".join(d.versions_seen), d.users_seeing_both]
+                for d in self.ledgers]
+        return Table(["strategy", "failed actions", "unknown outcomes", "lost sessions", "lost items",
+                      "versions served", "users who saw both"], rows,
+                     title=f"Deploying v2 to the {self.kind} shop while {self.ledgers[0].report.users} users shop")
+
+    def timings(self):
+        rows = [[d.strategy.replace("_", "-"), round(d.seconds * 1000), d.report.actions] for d in self.ledgers]
+        return Table(["strategy", "deploy took ms", "user actions during the run"], rows,
+                     title=f"{self.kind} shop: time taken")
+
+    def ledger(self, strategy):
+        return next(d for d in self.ledgers if d.strategy == strategy)
+
+    def __repr__(self):
+        return self.outcomes().table()
+
+    def _repr_html_(self):
+        return self.outcomes()._repr_html_()
+
+
+def _wait(condition, limit=WAIT_LIMIT_S):
+    return wait_until(condition, timeout=limit, interval=0.005)
+
+
+def _deploy(shop, strategy, version, drain, timeout, percent):
+    if strategy == "rolling":
+        return shop.rolling_deploy(version, drain=drain, timeout=timeout)
+    if strategy == "blue_green":
+        return shop.blue_green(version, timeout=timeout if drain else 0)
+    shop.canary(version, percent=percent)
+    served = shop.ledger.snapshot()["actions"]
+    _wait(lambda: shop.ledger.snapshot()["actions"] >= served + 40)     # let the canary take its share
+    # Promote: what promote_canary() does, with this deploy's drain settings.
+    shop.balancer.set_canary(None, 0)
+    return shop.rolling_deploy(version, drain=drain, timeout=timeout)
+
+
+def deploy_under_traffic(shop, strategy, version="v2", users=8, think_ms=10, drain=True, timeout=None,
+                         percent=25, seed=7):
+    """Run ``strategy`` on ``shop`` while ``users`` users shop; returns a ``DeployLedger``.
+
+    The traffic is ``cluster.start_traffic``; the deploy starts once every
+    user has been served, and the traffic stops once every user has been
+    served by ``version`` (or after WAIT_LIMIT_S seconds).
+    """
+    if strategy not in STRATEGIES:
+        raise InvalidArgumentError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}")
+    shop.start_traffic(users=users, think_ms=think_ms, seed=seed)
+    ledger = shop.ledger
+    try:
+        _wait(lambda: len(ledger.versions_by_user) == users)           # everyone has been served by v1
+        started = time.monotonic()
+        deploy = _deploy(shop, strategy, version, drain, timeout, percent)
+        seconds = time.monotonic() - started
+        _wait(lambda: all(version in seen for seen in ledger.versions_by_user.values()))
+    finally:
+        shop.stop_traffic()
+    report = Report(users, ledger, time.monotonic() - started, [])
+    versions = {user: sorted(seen) for user, seen in sorted(ledger.versions_by_user.items())}
+    return DeployLedger(shop.kind, strategy, version, report, deploy, seconds, versions)
+
+
+def compare_deploys(kind="stateless", strategies=STRATEGIES, instances=3, drain=True, timeout=None, seed=7,
+                    **traffic):
+    """Each strategy on a fresh ``kind`` shop of ``instances`` instances; returns a ``DeployComparison``."""
+    ledgers = []
+    for strategy in strategies:
+        with Cluster(kind, instances=instances, seed=seed, service_ms=2) as shop:
+            ledgers.append(deploy_under_traffic(shop, strategy, drain=drain, timeout=timeout, seed=seed, **traffic))
+    return DeployComparison(kind, tuple(ledgers))

@@ -1,0 +1,123 @@
+"""Automatic failure recovery: how fast the balancer notices a dead instance, and who noticed it.
+
+A balancer learns that an instance died in two ways. *Actively*: every
+``health_interval`` seconds it asks each instance for ``/health``, and takes
+it out of rotation after two failed checks in a row, so detection takes one
+to two intervals. *Passively*: a request that finds the instance's port
+closed, or loses its connection mid-request, takes it out at once; the
+request itself is retried on another instance when that is safe (a GET, or
+a POST with an Idempotency-Key). While users are active, passive detection
+usually wins.
+
+``measure_detection`` kills an instance twice per health interval, once
+with nobody using the shop and once under traffic, and reports how long
+detection took and what the users noticed. Chapter 06 (claim W4) uses it.
+"""
+
+import time
+from dataclasses import dataclass
+
+from ..engine.tables import Table
+from ..engine.waiting import wait_until
+from ..errors import InvalidArgumentError
+from ..shop.cluster import Cluster
+from ..shop.ledger import Report
+
+__all__ = ["measure_detection", "DetectionRun", "DetectionResult"]
+
+VICTIM = "shop-2"
+WAIT_LIMIT_S = 10.0
+
+
+@dataclass(frozen=True)
+class DetectionRun:
+    """One kill: when it was noticed (ms, for showing only) and what users saw."""
+    health_interval_s: float
+    under_traffic: bool
+    detected: bool
+    detection_ms: float
+    retried: int                 # requests that met the dead instance and were sent elsewhere
+    report: object               # the traffic Report, or None without traffic
+
+    @property
+    def failed(self):
+        return self.report.failed_actions if self.report else 0
+
+    @property
+    def unknown(self):
+        return self.report.unknown_outcomes if self.report else 0
+
+    @property
+    def lost_sessions(self):
+        return self.report.lost_sessions if self.report else 0
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    kind: str
+    runs: tuple
+
+    def timings(self):
+        """Detection time and retried requests per run (they vary from run to run)."""
+        rows = [[f"{r.health_interval_s:g} s", "yes" if r.under_traffic else "no", round(r.detection_ms, 1), r.retried]
+                for r in self.runs]
+        return Table(["health checks every", "users active", "detected after ms", "requests retried"], rows,
+                     title=f"Killing {VICTIM} of a {self.kind} shop")
+
+    def outcomes(self):
+        """What users noticed, per run: the same on every run of the experiment."""
+        rows = [[f"{r.health_interval_s:g} s", "yes" if r.under_traffic else "no", "yes" if r.detected else "no",
+                 r.failed, r.unknown, r.lost_sessions] for r in self.runs]
+        return Table(["health checks every", "users active", "taken out of rotation", "failed actions",
+                      "unknown outcomes", "lost sessions"], rows, title=f"Killing {VICTIM} of a {self.kind} shop")
+
+    def __repr__(self):
+        return self.outcomes().table()
+
+    def _repr_html_(self):
+        return self.outcomes()._repr_html_()
+
+
+def _wait(condition, limit=WAIT_LIMIT_S):
+    return wait_until(condition, timeout=limit, interval=0.002)
+
+
+def _kill_and_watch(shop):
+    """Kill the victim; returns (detected, ms until the balancer took it out, requests sent to it meanwhile)."""
+    backend = shop.balancer.backend(VICTIM)
+    sent_before, in_flight = backend.requests, backend.in_flight
+    killed_at = time.monotonic()
+    shop.kill(VICTIM)
+    detected = _wait(lambda: backend.down_since is not None)
+    ms = (backend.down_since - killed_at) * 1000 if detected else float("nan")
+    return detected, ms, in_flight + backend.requests - sent_before
+
+
+def _one_interval(kind, interval, users, seed):
+    runs = []
+    with Cluster(kind, instances=3, seed=seed, health_interval=interval, service_ms=5) as shop:
+        detected, ms, retried = _kill_and_watch(shop)               # nobody shopping: only health checks
+        runs.append(DetectionRun(interval, False, detected, ms, retried, None))
+        shop.restart(VICTIM)
+        shop.start_traffic(users=users, think_ms=5, seed=seed)
+        _wait(lambda: shop.ledger.snapshot()["actions"] >= 5 * users)
+        started = time.perf_counter()
+        detected, ms, retried = _kill_and_watch(shop)               # users shopping: requests notice first
+        done = shop.ledger.snapshot()["actions"]
+        _wait(lambda: shop.ledger.snapshot()["actions"] >= done + 5 * users)
+        shop.stop_traffic()
+        report = Report(users, shop.ledger, time.perf_counter() - started, [f"killed {VICTIM}"])
+        runs.append(DetectionRun(interval, True, detected, ms, retried, report))
+    return runs
+
+
+def measure_detection(health_intervals=(0.05, 0.2, 0.5), kind="stateless", users=6, seed=7):
+    """For each health-check interval, kill ``shop-2`` once idle and once under traffic; returns a ``DetectionResult``."""
+    if not health_intervals or any(not isinstance(h, (int, float)) or h <= 0 for h in health_intervals):
+        raise InvalidArgumentError(f"health_intervals must be positive numbers of seconds, not {health_intervals!r}")
+    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
+        raise InvalidArgumentError(f"users must be a whole number >= 1, not {users!r}")
+    runs = []
+    for interval in health_intervals:
+        runs += _one_interval(kind, interval, users, seed)
+    return DetectionResult(kind, tuple(runs))

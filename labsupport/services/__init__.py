@@ -1,0 +1,61 @@
+"""What a stateless tier leans on, and the systems that are stateful on purpose.
+
+* Chapter 04's places for state, each a real server or file: ``identity.py`` (a token issuer apart
+  from the API), ``object_store.py`` (files behind an S3-like interface), ``job_queue.py`` (jobs a
+  worker can die in the middle of), ``catalog.py`` (a cache in front of a database). ``service.py``
+  is their shared lifecycle.
+* Chapter 07's stateful systems: ``durability.py`` (a database that survives its process),
+  ``broker.py`` (partitions and committed offsets), ``streams.py`` (windows and checkpoints).
+"""
+
+from .broker import (
+                       Broker,
+                       Consumer,
+                       ConsumerRun,
+                       DeliveryResult,
+                       Message,
+                       delivery_experiment,
+                       partition_for,
+)
+from .catalog import PRODUCTS, Catalog
+from .durability import (
+                       WRITER_PROGRAM,
+                       CrashResult,
+                       WriterProcess,
+                       crash_writer_experiment,
+                       expected_rows,
+)
+from .identity import (
+                       DEMO_USERS,
+                       IdentityProvider,
+                       ProfileAPI,
+                       PublicKeyVerifier,
+                       call_api,
+                       get_token,
+                       start_api_instance,
+)
+from .job_queue import JobQueue, Worker
+from .object_store import Bucket, ObjectStore
+from .service import Service
+from .streams import (
+                       CheckpointStore,
+                       Event,
+                       SessionWindows,
+                       SlidingWindows,
+                       StreamProcessor,
+                       TumblingWindows,
+                       Window,
+                       WindowResult,
+                       generate_events,
+                       make_windows,
+                       window_experiment,
+)
+
+__all__ = [
+    "Service", "IdentityProvider", "PublicKeyVerifier", "ProfileAPI", "start_api_instance", "get_token", "call_api",
+    "DEMO_USERS", "ObjectStore", "Bucket", "JobQueue", "Worker", "Catalog", "PRODUCTS",
+    "WriterProcess", "CrashResult", "crash_writer_experiment", "expected_rows", "WRITER_PROGRAM",
+    "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "Message", "delivery_experiment", "partition_for",
+    "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
+    "WindowResult", "make_windows", "generate_events", "window_experiment",
+]

@@ -1,0 +1,167 @@
+"""A database is stateful on purpose: what it committed survives the death of its process.
+
+A writer in its own OS process inserts rows into SQLite (in WAL mode) and
+commits every few rows. We kill it with SIGKILL -- no cleanup, no last flush --
+while a transaction is half done. Opening the database again, SQLite keeps
+every committed row and none of the unfinished transaction: the commit is the
+line between "saved" and "never happened". Chapter 07 uses this module.
+"""
+
+import contextlib
+import dataclasses
+import pathlib
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+from ..engine.registry import register, unregister
+from ..errors import InvalidArgumentError, LabError
+
+__all__ = ["WRITER_PROGRAM", "WriterProcess", "CrashResult", "crash_writer_experiment", "expected_rows"]
+
+# The child process runs this program (python -I -c WRITER_PROGRAM path rows commit_every pause_after seed).
+# When it has written ``pause_after`` rows it reports "<committed> <pending>" on stdout and waits for
+# its end, leaving the pending rows in an open transaction. pause_after=0 means: write everything.
+WRITER_PROGRAM = """
+import random, sqlite3, sys
+
+path, rows, commit_every, pause_after, seed = sys.argv[1], *map(int, sys.argv[2:])
+db = sqlite3.connect(path, isolation_level=None)       # no hidden transactions: we say BEGIN and COMMIT
+db.execute("PRAGMA journal_mode=WAL")
+db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)")
+amounts = random.Random(seed)
+committed = 0
+db.execute("BEGIN")
+for row in range(1, rows + 1):
+    db.execute("INSERT INTO orders VALUES (?, ?)", (row, amounts.randint(1, 999)))
+    if row % commit_every == 0:
+        db.execute("COMMIT")
+        committed = row
+        db.execute("BEGIN")
+    if row == pause_after:
+        print(committed, row - committed, flush=True)   # "this much is committed, this much is not"
+        sys.stdin.readline()                            # wait to be killed; if the parent goes away instead,
+        sys.exit("parent went away")                    # exit without committing
+db.execute("COMMIT")
+print(rows, 0, flush=True)
+"""
+
+
+def expected_rows(seed, count):
+    """The first ``count`` rows the writer inserts with ``seed``: what recovery must give back."""
+    amounts = random.Random(seed)
+    return [(row, amounts.randint(1, 999)) for row in range(1, count + 1)]
+
+
+class WriterProcess:
+    """The writer as a real OS process; registered, so it never outlives the lesson.
+
+    ``start()`` launches it, ``wait_for_report()`` blocks until it says where it
+    stopped, ``kill()`` sends SIGKILL, ``join()`` waits for a normal exit. Both
+    reap the process (no zombie) and close its pipes; ``close()`` kills if needed.
+    """
+
+    def __init__(self, path, rows, commit_every, pause_after=None, seed=7):
+        self.args = [str(path), str(rows), str(commit_every), str(pause_after or 0), str(seed)]
+        self.returncode = None
+        self._process = None
+
+    def start(self):
+        self._process = subprocess.Popen([sys.executable, "-I", "-c", WRITER_PROGRAM, *self.args],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                         text=True)
+        register(self)
+        return self
+
+    @property
+    def pid(self):
+        """The writer's operating-system process id (None before start)."""
+        return None if self._process is None else self._process.pid
+
+    def wait_for_report(self):
+        """Block until the writer reports; returns ``(committed, pending)`` row counts."""
+        line = self._process.stdout.readline()
+        if not line:
+            error = self._reap()
+            raise LabError(f"the writer process ended before reporting (exit code {self.returncode}): {error[-500:]}")
+        committed, pending = map(int, line.split())
+        return committed, pending
+
+    def kill(self):
+        """Crash the writer: SIGKILL, so it cannot close its database or finish its transaction."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        self._reap()
+
+    def join(self):
+        """Wait for the writer to finish on its own."""
+        self._reap()
+
+    def close(self):
+        self.kill()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def _reap(self):
+        """Wait for the process and close its pipes; returns what it wrote to stderr."""
+        if self._process is None or self.returncode is not None:
+            return ""
+        _, error = self._process.communicate()
+        self.returncode = self._process.returncode
+        unregister(self)
+        return error
+
+
+@dataclasses.dataclass(frozen=True)
+class CrashResult:
+    """What a SIGKILLed writer left behind; its repr is a small table."""
+    commit_every: int
+    rows_written: int             # rows inserted when the writer died
+    committed_before_kill: int    # ... of which committed
+    rows_after_recovery: int      # rows found when the database was opened again
+    uncommitted_lost: int         # rows written but gone: the unfinished transaction
+    intact: bool                  # the surviving rows are exactly the committed ones, values included
+    killed_by_sigkill: bool
+
+    def __repr__(self):
+        how = "killed with SIGKILL" if self.killed_by_sigkill else "finished normally"
+        rows = [("rows written", self.rows_written), ("committed by the writer", self.committed_before_kill),
+                ("rows after recovery", self.rows_after_recovery), ("uncommitted rows lost", self.uncommitted_lost),
+                ("surviving rows intact", "yes" if self.intact else "no")]
+        return "\n".join([f"SQLite writer (commit every {self.commit_every} rows), {how}"] +
+                         [f"  {name:<27}{value:>6}" for name, value in rows])
+
+
+def crash_writer_experiment(path=None, rows=1000, commit_every=100, kill_after=250, seed=7):
+    """Let a writer process insert ``kill_after`` rows, SIGKILL it, then count what the database kept.
+
+    ``path`` is a new database file (default: one in a temporary directory,
+    removed afterwards). ``kill_after=None`` lets the writer finish instead.
+    """
+    for name, value in (("rows", rows), ("commit_every", commit_every)):
+        if not isinstance(value, int) or value < 1:
+            raise InvalidArgumentError(f"{name} must be an int >= 1, got {value!r}")
+    if kill_after is not None and (not isinstance(kill_after, int) or not 1 <= kill_after <= rows):
+        raise InvalidArgumentError(f"kill_after must be None or an int from 1 to rows ({rows}), got {kill_after!r}")
+    if path is not None and pathlib.Path(path).exists():
+        raise InvalidArgumentError(f"{str(path)!r} already exists; pass a new file name (or None: a temporary one)")
+    workdir = tempfile.TemporaryDirectory(prefix="durability-") if path is None else contextlib.nullcontext()
+    with workdir as directory:
+        database = pathlib.Path(directory, "orders.db") if path is None else pathlib.Path(path)
+        with WriterProcess(database, rows, commit_every, kill_after, seed) as writer:
+            committed, pending = writer.wait_for_report()
+            if kill_after is None:
+                writer.join()
+            writer.kill()           # SIGKILL in the middle of a transaction, then reap the process
+        with contextlib.closing(sqlite3.connect(database)) as db:   # opening it runs SQLite's recovery
+            survivors = db.execute("SELECT id, amount FROM orders ORDER BY id").fetchall()
+    return CrashResult(commit_every, committed + pending, committed, len(survivors),
+                       committed + pending - len(survivors), survivors == expected_rows(seed, committed),
+                       writer.returncode == -signal.SIGKILL)

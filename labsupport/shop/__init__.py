@@ -1,0 +1,29 @@
+"""The shop: one HTTP API, two places to keep its state, and everything an operator does to it.
+
+* ``api.py``: the routes and checks both shops share; ``stateless.py`` keeps state in a token, a
+  database and a cache; ``stateful.py`` keeps it in the instance's memory; ``redis_sessions.py``
+  keeps sessions in Redis (chapter 04).
+* ``cluster.py``: a balancer plus instances plus stores, with kill, restart, drain and scale;
+  ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures on a timetable;
+  ``autoscaler.py``: instances added and removed by load.
+* ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
+  ``ledger.py``: what they noticed, counted.
+"""
+
+from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace
+from .autoscaler import Autoscaler, Sample
+from .chaos import Chaos
+from .cluster import Cluster
+from .deploys import DeployReport
+from .ledger import Ledger, Report
+from .redis_sessions import SESSION_PREFIX, RedisSessionCluster, RedisSessionShop
+from .stateful import SESSION_COOKIE, StatefulShop
+from .stateless import StatelessShop
+from .traffic import run_traffic
+from .users import SKUS, User
+
+__all__ = [
+    "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "StatelessShop", "StatefulShop", "SESSION_COOKIE",
+    "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "DeployReport", "Chaos",
+    "Autoscaler", "Sample", "User", "SKUS", "run_traffic", "Ledger", "Report",
+]

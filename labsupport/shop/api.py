@@ -1,0 +1,199 @@
+"""The shop's HTTP API, shared by both shops so every comparison is like for like.
+
+The routes, the input checks and the shape of every answer live here. What
+differs between the two shops is only *where the state is*: a subclass says
+how to log a user in, how to recognise them on the next request, and where
+their cart is kept (``stateless.py``: a signed token and a database;
+``stateful.py``: a session in the instance's memory).
+
+| request                      | answer                                  |
+| ---------------------------- | --------------------------------------- |
+| POST /login {"user"}         | {"token", "user"}                       |
+| POST /logout                 | {"user", "logged_out": true}            |
+| GET /cart                    | {"user", "items": {sku: qty}}           |
+| POST /cart/items {"sku","qty"} | the cart (Idempotency-Key honoured)   |
+| DELETE /cart/items/<sku>     | the cart                                |
+| GET /whoami                  | {"user", "instance", "version"}         |
+| GET /health                  | {"status": "ok"} or 503                 |
+
+Send ``X-Trace: 1`` and the answer lists the steps the request went
+through, with who did them and how long they took (chapter 01, claim S3).
+"""
+
+import re
+import time
+
+from ..engine.instance import HTTPError, Response
+from ..state.stores import StoreUnavailable
+
+__all__ = ["ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY"]
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MAX_QTY = 1000
+REMEMBERED_KEYS = 100           # how many Idempotency-Keys a cart remembers
+
+
+class Trace:
+    """Records the steps of one request when the client asked for them."""
+
+    def __init__(self, enabled, instance):
+        self.enabled = enabled
+        self.instance = instance
+        self.steps = []
+        self._last = time.perf_counter()
+
+    def step(self, what, where=None):
+        if self.enabled:
+            now = time.perf_counter()
+            self.steps.append({"step": what, "where": where or self.instance,
+                               "ms": round((now - self._last) * 1000, 3)})
+            self._last = now
+
+
+def _text(data, field):
+    value = data.get(field)
+    if not isinstance(value, str) or not NAME_PATTERN.match(value):
+        raise HTTPError(400, f"field {field!r} must be a string of 1-64 letters, digits, '.', '_' or '-'; got {value!r}")
+    return value
+
+
+def _quantity(data):
+    qty = data.get("qty", 1)
+    if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
+        raise HTTPError(400, f"field 'qty' must be a whole number from 1 to {MAX_QTY}; got {qty!r}")
+    return qty
+
+
+def add_to_cart(cart, sku, qty, key):
+    """The cart after adding ``qty`` of ``sku``, unless request ``key`` was applied already.
+
+    ``cart`` is ``{"items": {...}, "keys": [...]}``. Remembering the last
+    Idempotency-Keys inside the cart makes "apply once" and "change the cart"
+    one atomic write: a retried request cannot add the item twice.
+    """
+    cart = cart or {"items": {}, "keys": []}
+    if key and key in cart["keys"]:
+        return cart
+    cart["items"][sku] = cart["items"].get(sku, 0) + qty
+    if key:
+        cart["keys"] = (cart["keys"] + [key])[-REMEMBERED_KEYS:]
+    return cart
+
+
+def remove_from_cart(cart, sku):
+    cart = cart or {"items": {}, "keys": []}
+    cart["items"].pop(sku, None)
+    return cart
+
+
+class ShopAPI:
+    """Routes and validation. Subclasses implement the state-keeping methods below."""
+
+    kind = "shop"
+
+    # -- what a subclass decides: where the state lives ------------------------
+    def login(self, user, trace):
+        """Start a session for ``user``; returns (token, extra response headers)."""
+        raise NotImplementedError
+
+    def authenticate(self, request, trace):
+        """Who sent this request (a ``dict`` with at least "user"), or HTTPError(401)."""
+        raise NotImplementedError
+
+    def logout(self, principal, trace):
+        raise NotImplementedError
+
+    def load_cart(self, principal, trace):
+        raise NotImplementedError
+
+    def change_cart(self, principal, change, trace):
+        """Apply ``change(cart) -> cart`` atomically and return the new cart."""
+        raise NotImplementedError
+
+    def held_state(self):
+        """What this instance keeps in its own memory between requests."""
+        return {"sessions": 0, "carts": 0}
+
+    def sessions_in_memory(self):
+        return self.held_state()["sessions"]
+
+    def healthy(self):
+        return True
+
+    # -- the HTTP side ---------------------------------------------------------
+    def handle(self, request):
+        instance = request.served_by
+        trace = Trace(request.headers.get("X-Trace") == "1", instance.name)
+        try:
+            body = self._route(request, trace, instance)
+        except StoreUnavailable as exc:
+            raise HTTPError(503, f"{exc}; this instance cannot serve until it is back") from None
+        trace.step("respond")
+        if isinstance(body, Response):
+            response = body
+        else:
+            response = Response(200, body)
+        if trace.enabled:
+            response.body = dict(response.body, trace=trace.steps)
+        return response
+
+    def _route(self, request, trace, instance):
+        path, method = request.path.rstrip("/") or "/", request.method
+        if path == "/health":
+            self._allow(method, "GET", "HEAD")
+            if not self.healthy():
+                raise HTTPError(503, "a dependency is down")
+            return {"status": "ok"}
+        if path == "/login":
+            self._allow(method, "POST")
+            user = _text(request.json(), "user")
+            token, headers = self.login(user, trace)
+            return Response(200, {"token": token, "user": user}, headers=headers)
+        if path == "/whoami":
+            self._allow(method, "GET")
+            principal = self.authenticate(request, trace)
+            return {"user": principal["user"], "instance": instance.name, "version": instance.version}
+        if path == "/logout":
+            self._allow(method, "POST")
+            principal = self.authenticate(request, trace)
+            self.logout(principal, trace)
+            return {"user": principal["user"], "logged_out": True}
+        if path == "/cart":
+            self._allow(method, "GET")
+            principal = self.authenticate(request, trace)
+            return self._cart_body(principal, self.load_cart(principal, trace))
+        if path == "/cart/items":
+            self._allow(method, "POST")
+            data = request.json()
+            sku, qty = _text(data, "sku"), _quantity(data)
+            principal = self.authenticate(request, trace)
+            key = request.headers.get("Idempotency-Key")
+            if key is not None and not NAME_PATTERN.match(key):
+                raise HTTPError(400, "Idempotency-Key must be 1-64 letters, digits, '.', '_' or '-'")
+            cart = self.change_cart(principal, lambda c: add_to_cart(c, sku, qty, key), trace)
+            return self._cart_body(principal, cart)
+        if path.startswith("/cart/items/"):
+            self._allow(method, "DELETE")
+            sku = path[len("/cart/items/"):]
+            if not NAME_PATTERN.match(sku):
+                raise HTTPError(400, f"bad sku {sku!r} in the path")
+            principal = self.authenticate(request, trace)
+            cart = self.change_cart(principal, lambda c: remove_from_cart(c, sku), trace)
+            return self._cart_body(principal, cart)
+        raise HTTPError(404, f"no route {path!r}; try GET /cart, POST /cart/items, GET /whoami")
+
+    @staticmethod
+    def _allow(method, *allowed):
+        if method not in allowed:
+            raise HTTPError(405, f"{method} is not allowed here; use {' or '.join(allowed)}",
+                            headers={"Allow": ", ".join(allowed)})
+
+    @staticmethod
+    def _cart_body(principal, cart):
+        return {"user": principal["user"], "items": dict((cart or {}).get("items", {}))}
+
+    @staticmethod
+    def bearer_token(request):
+        auth = request.headers.get("Authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        return token.strip() if scheme.lower() == "bearer" else None

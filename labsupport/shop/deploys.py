@@ -1,0 +1,105 @@
+"""Deploying a new version while users keep shopping: rolling, blue-green, canary.
+
+All three replace old instances with new ones; they differ in how many run
+at once and who gets the new version when. For a stateless shop every one
+of them is safe, because an old instance holds nothing a new one needs.
+For a stateful shop each old instance takes its users' sessions with it
+unless it is drained first, and draining lasts as long as the longest
+session (chapters 00, 01, 02 and 06).
+
+Each function returns a ``DeployReport``: what was replaced, how long it
+took, and how many sessions were lost on the way.
+"""
+
+import time
+
+from ..errors import InvalidArgumentError
+
+__all__ = ["DeployReport", "rolling", "blue_green", "canary", "promote_canary", "rollback_canary"]
+
+
+class DeployReport:
+    """The cost of one deploy. ``seconds`` is for showing; the counts are for checking."""
+
+    def __init__(self, strategy, version, replaced, started, sessions_lost):
+        self.strategy = strategy
+        self.version = version
+        self.replaced = replaced
+        self.seconds = time.monotonic() - started
+        self.sessions_lost = sessions_lost
+
+    def __repr__(self):
+        return (f"DeployReport({self.strategy} to {self.version}: replaced {len(self.replaced)} instances, "
+                f"{self.sessions_lost} sessions lost)")
+
+
+def _old_instances(cluster, version):
+    return [s.name for s in cluster.instances if s.alive and s.version != version]
+
+
+def _check_version(version):
+    if not isinstance(version, str) or not version:
+        raise InvalidArgumentError(f"version must be a non-empty string like 'v2', not {version!r}")
+
+
+def rolling(cluster, version, drain=True, timeout=None):
+    """One at a time: start a new instance, then drain (or kill) one old instance."""
+    _check_version(version)
+    started = time.monotonic()
+    cluster.version = version
+    replaced, lost = [], 0
+    for name in _old_instances(cluster, version):
+        cluster.add_instance(version)
+        result = cluster.remove_instance(name, drain=drain, timeout=timeout)
+        lost += result["sessions_lost"]
+        replaced.append(name)
+    cluster.events.add("deploy", "deploy", f"rolling deploy to {version}: {lost} sessions lost")
+    return DeployReport("rolling", version, replaced, started, lost)
+
+
+def blue_green(cluster, version, timeout=None):
+    """Start a full new set (green) beside the old one (blue), switch traffic at once, retire blue."""
+    _check_version(version)
+    started = time.monotonic()
+    blue = _old_instances(cluster, version)
+    cluster.version = version
+    green = []
+    for _ in blue:
+        name = cluster.add_instance(version)
+        cluster.balancer.set_draining(name)          # standing by: running, but given no clients yet
+        green.append(name)
+    for name in green:                               # the switch
+        cluster.balancer.set_draining(name, False)
+    for name in blue:
+        cluster.balancer.set_draining(name)
+    lost = sum(cluster.remove_instance(name, drain=True, timeout=timeout)["sessions_lost"] for name in blue)
+    cluster.events.add("deploy", "deploy", f"blue-green switch to {version}: {lost} sessions lost")
+    return DeployReport("blue-green", version, blue, started, lost)
+
+
+def canary(cluster, version, percent=10):
+    """Start one instance of ``version`` and send it ``percent`` % of new requests."""
+    _check_version(version)
+    started = time.monotonic()
+    name = cluster.add_instance(version)
+    cluster.balancer.set_canary([name], percent)
+    cluster.events.add("deploy", "deploy", f"canary {name} ({version}) takes {percent}% of requests")
+    return DeployReport("canary", version, [], started, 0)
+
+
+def promote_canary(cluster, drain=True, timeout=None):
+    """The canary looked good: roll every other instance to its version and end the split."""
+    canaries = [s for s in cluster.instances if s.alive and s.version != cluster.version]
+    if not canaries:
+        raise InvalidArgumentError("there is no canary to promote; start one with cluster.canary('v2')")
+    cluster.balancer.set_canary(None, 0)
+    return rolling(cluster, canaries[0].version, drain=drain, timeout=timeout)
+
+
+def rollback_canary(cluster, timeout=None):
+    """The canary looked bad: drain and remove it, end the split; returns the sessions lost."""
+    canaries = [s.name for s in cluster.instances if s.alive and s.version != cluster.version]
+    if not canaries:
+        raise InvalidArgumentError("there is no canary to roll back")
+    cluster.balancer.set_canary(None, 0)
+    return sum(cluster.remove_instance(name, timeout=timeout)["sessions_lost"] for name in canaries)

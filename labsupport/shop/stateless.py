@@ -1,0 +1,69 @@
+"""The shop that keeps nothing in memory: every request brings what it needs.
+
+A request carries a signed JWT, so any instance can tell who sent it by
+checking the signature; no instance remembers the login. Carts are in the
+database, and the token denylist (for logout) is in the cache. After the
+response the instance holds nothing about the user, which is why killing it
+loses nothing and why any instance can serve the next request.
+
+The price is visible in ``X-Trace: 1`` answers: every request verifies a
+token, asks the cache whether the token was revoked, and reads or writes the
+database. Chapters 00, 01, 04 and 05 use it.
+"""
+
+import time
+
+from ..engine.instance import HTTPError
+from ..state.tokens import TokenRejected
+from .api import ShopAPI
+
+__all__ = ["StatelessShop"]
+
+
+class StatelessShop(ShopAPI):
+    """Shop API with state in a token, a database and a cache; the instance's own memory stays empty."""
+
+    kind = "stateless"
+
+    def __init__(self, tokens, database, cache):
+        self.tokens = tokens            # signs and verifies JWTs: the identity travels with the request
+        self.database = database        # carts (SQLiteStore)
+        self.cache = cache              # the token denylist (RedisStore, or the database as a fallback)
+
+    def login(self, user, trace):
+        token = self.tokens.issue(user)
+        trace.step("sign a token")
+        return token, {}
+
+    def authenticate(self, request, trace):
+        try:
+            claims = self.tokens.verify(self.bearer_token(request))
+        except TokenRejected as exc:
+            raise HTTPError(401, exc.reason, headers={"WWW-Authenticate": "Bearer"}) from None
+        trace.step("verify token signature")
+        if self.cache.get("deny:" + claims["jti"]):
+            raise HTTPError(401, "token revoked: this user logged out; log in again")
+        trace.step("check token denylist", where=self.cache.kind)
+        return {"user": claims["sub"], "jti": claims["jti"], "exp": claims["exp"]}
+
+    def logout(self, principal, trace):
+        # The token itself stays valid until it expires; only the denylist can stop it sooner.
+        remaining = max(1, principal["exp"] - int(time.time()))
+        self.cache.put("deny:" + principal["jti"], True, ttl_s=remaining)
+        trace.step("add token to denylist", where=self.cache.kind)
+
+    def load_cart(self, principal, trace):
+        cart = self.database.get("cart:" + principal["user"])
+        trace.step("read cart", where=self.database.kind)
+        return cart
+
+    def change_cart(self, principal, change, trace):
+        cart = self.database.update("cart:" + principal["user"], change)
+        trace.step("read, change and write cart in one transaction", where=self.database.kind)
+        return cart
+
+    def held_state(self):
+        return {"sessions": 0, "carts": 0}
+
+    def healthy(self):
+        return self.database.available and self.cache.available

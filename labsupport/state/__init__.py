@@ -1,0 +1,14 @@
+"""Where state can live, outside the instances that serve requests.
+
+* ``stores.py``: one small interface (get, put, update, delete) over process memory, a SQLite
+  database and a Redis cache, so a lesson can swap one for another.
+* ``tokens.py``: signed JWTs, the state a client carries with every request.
+* ``redis_server.py``: finding or starting the real Redis server the cache lives in.
+"""
+
+from .redis_server import RedisServer, find_redis_server, start_redis
+from .stores import MemoryStore, RedisStore, SQLiteStore, Store, StoreUnavailable
+from .tokens import TokenIssuer, TokenRejected
+
+__all__ = ["Store", "MemoryStore", "SQLiteStore", "RedisStore", "StoreUnavailable", "TokenIssuer", "TokenRejected",
+           "RedisServer", "find_redis_server", "start_redis"]

@@ -1,0 +1,45 @@
+"""What the learner sees and presses: the dashboard, diagrams, questions and saved answers.
+
+* ``dashboard.py``: the live cluster dashboard with its buttons; ``dashboard_view.py``: how it looks.
+* ``diagram.py`` and ``game_diagram.py``: Mermaid diagrams drawn from a running cluster.
+* ``quiz.py`` (the questions that end a chapter), ``predict.py`` (predict, then run),
+  ``quiz_view.py`` (how a question looks), ``question_bank.py`` (the questions, as data in
+  ``questions/``), ``answers.py`` (your saved answers and ``progress()``).
+* ``decision.py``: the article's two checklists as an interactive helper (chapter 08).
+"""
+
+from .answers import AnswerStore, ChapterProgress, Progress, progress, progress_path
+from .dashboard import ClusterDashboard, next_version
+from .decision import (
+                       CHECKLIST,
+                       STATEFUL_CHECKLIST,
+                       STATELESS_CHECKLIST,
+                       WORKED_CASES,
+                       Case,
+                       DecisionHelper,
+                       Item,
+                       Verdict,
+                       decide,
+                       worked_cases,
+)
+from .diagram import architecture_diagram, mermaid_markdown, show_mermaid
+from .game_diagram import game_cluster_diagram
+from .predict import Predict
+from .question_bank import (
+                       CHAPTERS,
+                       QUESTIONS_DIR,
+                       Option,
+                       Question,
+                       QuizFileError,
+                       load_chapter,
+                       load_questions,
+)
+from .quiz import Quiz
+
+__all__ = [
+    "ClusterDashboard", "next_version", "architecture_diagram", "mermaid_markdown", "show_mermaid",
+    "game_cluster_diagram", "Quiz", "Predict", "CHAPTERS", "QUESTIONS_DIR", "Option", "Question", "QuizFileError",
+    "load_questions", "load_chapter", "AnswerStore", "ChapterProgress", "Progress", "progress", "progress_path",
+    "DecisionHelper", "decide", "worked_cases", "WORKED_CASES", "CHECKLIST", "STATELESS_CHECKLIST",
+    "STATEFUL_CHECKLIST", "Item", "Verdict", "Case",
+]
