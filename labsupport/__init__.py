@@ -22,8 +22,8 @@ The folders are the architecture, each building only on the ones above it in thi
 from .engine import (
                      Balancer,
                      ConsistentHash,
+                     Instance,
                      ModuloHash,
-                     Server,
                      Table,
                      make_policy,
                      shutdown_all,
@@ -73,7 +73,7 @@ __all__ = [
     "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError",
     "ClusterDashboard", "ConsistentHash", "Consumer", "DependencyMissingError", "GameCluster", "GamePlayer",
     "GameServer", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict", "Quiz",
-    "QuizFileError", "RedisServer", "RedisStore", "Report", "SQLiteStore", "Server", "StoreUnavailable",
+    "QuizFileError", "RedisServer", "RedisStore", "Report", "SQLiteStore", "Instance", "StoreUnavailable",
     "StreamProcessor", "Table", "TokenIssuer", "TokenRejected", "UnknownInstanceError", "User",
     "architecture_diagram", "crash_writer_experiment", "delivery_experiment", "generate_events", "load_chapter",
     "load_questions", "make_policy", "progress", "run_traffic", "show_mermaid", "shutdown_all", "window_experiment",

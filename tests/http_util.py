@@ -6,7 +6,11 @@ import socket
 
 
 def call(url_or_address, method, path, body=None, headers=None, raw_body=None):
-    """Send one request; returns (status, headers dict, parsed JSON or None)."""
+    """Send one request; returns (status, headers dict, the answer).
+
+    The answer is parsed JSON when the server says it sent JSON, the raw bytes
+    otherwise (an object store hands back whatever was stored), or None if empty.
+    """
     if isinstance(url_or_address, str):
         host, port = url_or_address.replace("http://", "").split(":")
         address = (host, int(port))
@@ -21,7 +25,12 @@ def call(url_or_address, method, path, body=None, headers=None, raw_body=None):
         conn.request(method, path, body=data, headers=hdrs)
         answer = conn.getresponse()
         payload = answer.read()
-        parsed = json.loads(payload) if payload else None
+        if not payload:
+            parsed = None
+        elif (answer.getheader("Content-Type") or "").startswith("application/json"):
+            parsed = json.loads(payload)
+        else:
+            parsed = payload
         return answer.status, dict(answer.getheaders()), parsed
     finally:
         conn.close()

@@ -2,7 +2,7 @@
 
 import threading
 
-from labsupport import Balancer, Cluster, Server
+from labsupport import Balancer, Cluster, Instance
 from labsupport.engine import Response
 from tests.conftest import wait_for
 from tests.http_util import call
@@ -24,9 +24,9 @@ def test_identity_of_the_backend_passes_through_the_balancer():
 
 
 def test_a_post_without_idempotency_key_to_a_dying_instance_is_reported_as_unknown_outcome():
-    server = Server(Slow, name="slow", service_ms=400).start()
+    server = Instance(Slow, name="slow", service_ms=400).start()
     with Balancer("round_robin", health_interval=5) as lb:
-        lb.add_backend("slow", server.address)
+        lb.add_instance("slow", server.address)
         result = {}
         worker = threading.Thread(target=lambda: result.update(answer=call(lb.url, "POST", "/x", {"a": 1})))
         worker.start()
@@ -39,11 +39,11 @@ def test_a_post_without_idempotency_key_to_a_dying_instance_is_reported_as_unkno
 
 
 def test_an_idempotent_request_to_a_dying_instance_is_retried_elsewhere():
-    slow = Server(Slow, name="slow", service_ms=400).start()
-    fine = Server(Slow, name="fine").start()
+    slow = Instance(Slow, name="slow", service_ms=400).start()
+    fine = Instance(Slow, name="fine").start()
     with Balancer("round_robin", health_interval=5) as lb:
-        lb.add_backend("slow", slow.address)
-        lb.add_backend("fine", fine.address)
+        lb.add_instance("slow", slow.address)
+        lb.add_instance("fine", fine.address)
         result = {}
         worker = threading.Thread(target=lambda: result.update(
             answer=call(lb.url, "POST", "/x", {"a": 1}, headers={"Idempotency-Key": "k"})))
@@ -58,14 +58,14 @@ def test_an_idempotent_request_to_a_dying_instance_is_retried_elsewhere():
 
 
 def test_a_refused_connection_is_retried_and_takes_the_backend_out_at_once():
-    dead = Server(Slow, name="dead").start()
-    alive = Server(Slow, name="alive").start()
+    dead = Instance(Slow, name="dead").start()
+    alive = Instance(Slow, name="alive").start()
     dead.kill()
     with Balancer("round_robin", health_interval=5) as lb:
-        lb.add_backend("dead", dead.address)
-        lb.add_backend("alive", alive.address)
+        lb.add_instance("dead", dead.address)
+        lb.add_instance("alive", alive.address)
         statuses = {call(lb.url, "POST", "/x", {"a": 1})[0] for _ in range(4)}
-        assert statuses == {200} and lb.backend("dead").state == "down"
+        assert statuses == {200} and lb.instance("dead").status == "down"
     alive.close()
     dead.close()
 

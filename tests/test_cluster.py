@@ -68,7 +68,7 @@ def test_the_balancer_stops_sending_to_a_killed_instance_within_its_health_inter
     with Cluster.stateless(instances=3, health_interval=0.05) as shop:
         shop.kill("shop-2")
         assert wait_for(lambda: shop.status("shop-2") == "dead")
-        assert wait_for(lambda: shop.balancer.backend("shop-2").state == "down", timeout=2.0)
+        assert wait_for(lambda: shop.balancer.instance("shop-2").status == "down", timeout=2.0)
         alice = shop.user("alice")
         served = set()
         for _ in range(12):

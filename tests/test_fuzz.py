@@ -90,7 +90,7 @@ HEADER_VALUES = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=1
        key=HEADER_VALUES)
 def test_malformed_requests(shops, method, path, body, token, content_type, key):
     request = (f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
-               f"Authorization: Bearer {token}\r\nCookie: session={token}; lb-backend={token}\r\n"
+               f"Authorization: Bearer {token}\r\nCookie: session={token}; lb-instance={token}\r\n"
                f"Idempotency-Key: {key}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     for shop in shops.values():
         _check_answer(_exchange(_address(shop.url), request + body))

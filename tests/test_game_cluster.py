@@ -155,4 +155,4 @@ def test_the_balancer_health_checks_take_a_killed_game_server_out_on_their_own()
         with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/health", timeout=5) as answer:
             assert answer.status == 200 and json.load(answer)["status"] == "ok"
         games.kill(server.name)
-        assert wait_for(lambda: games.balancer.backend(server.name).state == "down", timeout=5)
+        assert wait_for(lambda: games.balancer.instance(server.name).status == "down", timeout=5)

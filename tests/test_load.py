@@ -42,6 +42,6 @@ def test_sixty_keep_alive_connections_for_two_seconds():
             c.join(timeout=60)
         assert not any(c.is_alive() for c in clients), "a client hung: the balancer deadlocked"
         assert set(outcomes) == {200} and outcomes[200] >= CONNECTIONS
-        assert all(b.in_flight == 0 for b in shop.balancer.backends())
+        assert all(b.in_flight == 0 for b in shop.balancer.instances())
     shutdown_all()
     assert wait_for(lambda: set(lab_threads()) <= before, timeout=5)

@@ -8,7 +8,7 @@ from labsupport import ConsistentHash, InvalidArgumentError, ModuloHash, make_po
 from labsupport.engine import Request
 
 
-class B:
+class Member:
     def __init__(self, name, in_flight=0):
         self.name, self.in_flight = name, in_flight
 
@@ -22,24 +22,24 @@ def request(cookie=None, key=None, path="/cart"):
     return Request("GET", path, headers, b"")
 
 
-BACKENDS = [B("a"), B("b"), B("c")]
+INSTANCES = [Member("a"), Member("b"), Member("c")]
 
 
 def test_round_robin_spreads_evenly():
     policy = make_policy("round_robin")
-    counts = collections.Counter(policy.choose(BACKENDS, request()).name for _ in range(300))
+    counts = collections.Counter(policy.choose(INSTANCES, request()).name for _ in range(300))
     assert counts == {"a": 100, "b": 100, "c": 100}
 
 
 def test_least_connections_prefers_the_idle_backend():
     policy = make_policy("least_connections")
-    assert policy.choose([B("a", 5), B("b", 0), B("c", 2)], request()).name == "b"
+    assert policy.choose([Member("a", 5), Member("b", 0), Member("c", 2)], request()).name == "b"
 
 
 def test_random_is_reproducible_with_a_seed():
     def picks(seed):
         policy = make_policy("random", seed=seed)
-        return [policy.choose(BACKENDS, request()).name for _ in range(20)]
+        return [policy.choose(INSTANCES, request()).name for _ in range(20)]
 
     assert picks(3) == picks(3) != picks(4)
     assert set(picks(3)) == {"a", "b", "c"}
@@ -47,9 +47,9 @@ def test_random_is_reproducible_with_a_seed():
 
 def test_sticky_follows_the_cookie_and_sets_it_for_new_clients():
     policy = make_policy("sticky")
-    assert policy.choose(BACKENDS, request(cookie="lb-backend=c")).name == "c"
-    chosen = policy.choose(BACKENDS, request())
-    assert "lb-backend=" + chosen.name in policy.response_headers(request(), chosen)["Set-Cookie"]
+    assert policy.choose(INSTANCES, request(cookie="lb-instance=c")).name == "c"
+    chosen = policy.choose(INSTANCES, request())
+    assert "lb-instance=" + chosen.name in policy.response_headers(request(), chosen)["Set-Cookie"]
 
 
 def test_consistent_hash_moves_about_one_fifth_of_keys_modulo_moves_most():
@@ -65,8 +65,8 @@ def test_consistent_hash_moves_about_one_fifth_of_keys_modulo_moves_most():
 
 def test_consistent_hash_routes_a_key_and_a_room_to_one_backend():
     policy = make_policy("consistent_hash")
-    assert len({policy.choose(BACKENDS, request(key="alice")).name for _ in range(10)}) == 1
-    assert len({policy.choose(BACKENDS, request(path="/rooms/A")).name for _ in range(10)}) == 1
+    assert len({policy.choose(INSTANCES, request(key="alice")).name for _ in range(10)}) == 1
+    assert len({policy.choose(INSTANCES, request(path="/rooms/A")).name for _ in range(10)}) == 1
 
 
 def test_unknown_policy_names_the_choices():

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from labsupport.engine import Response, Server
+from labsupport.engine import Instance, Response
 from tests.conftest import lab_threads, wait_for
 from tests.http_util import call, raw_exchange
 
@@ -22,7 +22,7 @@ class Counter:
 
 
 def test_start_serves_with_identity_headers_on_loopback():
-    with Server(Counter, name="api-1", version="v7") as server:
+    with Instance(Counter, name="api-1", version="v7") as server:
         assert server.address[0] == "127.0.0.1"
         status, headers, body = call(server.url, "GET", "/")
         assert status == 200 and body == {"count": 1}
@@ -30,11 +30,11 @@ def test_start_serves_with_identity_headers_on_loopback():
 
 
 def test_kill_discards_memory_and_restart_starts_empty():
-    server = Server(Counter, name="api").start()
+    server = Instance(Counter, name="api").start()
     for _ in range(3):
         call(server.url, "GET", "/")
     server.kill()
-    assert not server.alive and server.state == "dead"
+    assert not server.alive and server.status == "dead"
     with pytest.raises(OSError):
         call(server.url, "GET", "/")
     server.restart()
@@ -43,7 +43,7 @@ def test_kill_discards_memory_and_restart_starts_empty():
 
 
 def test_kill_cuts_open_keep_alive_connections():
-    server = Server(Counter).start()
+    server = Instance(Counter).start()
     sock = socket.create_connection(server.address)
     sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     assert b"200" in sock.recv(4096)
@@ -58,16 +58,16 @@ def test_kill_cuts_open_keep_alive_connections():
 
 
 def test_stop_and_kill_are_idempotent():
-    server = Server(Counter).start()
+    server = Instance(Counter).start()
     server.stop()
     server.stop()
     server.kill()
-    assert server.state == "stopped"
+    assert server.status == "stopped"
     server.close()
 
 
 def test_graceful_stop_lets_in_flight_requests_finish():
-    server = Server(Counter, service_ms=300).start()
+    server = Instance(Counter, service_ms=300).start()
     results = []
     worker = threading.Thread(target=lambda: results.append(call(server.url, "GET", "/")[0]))
     worker.start()
@@ -78,7 +78,7 @@ def test_graceful_stop_lets_in_flight_requests_finish():
 
 
 def test_past_the_queue_limit_requests_get_503():
-    server = Server(Counter, workers=1, queue_limit=1, service_ms=300).start()
+    server = Instance(Counter, workers=1, queue_limit=1, service_ms=300).start()
     statuses = []
     threads = [threading.Thread(target=lambda: statuses.append(call(server.url, "GET", "/")[0])) for _ in range(4)]
     for t in threads:
@@ -92,7 +92,7 @@ def test_past_the_queue_limit_requests_get_503():
 
 
 def test_broken_http_gets_json_errors_and_the_server_keeps_serving():
-    with Server(Counter) as server:
+    with Instance(Counter) as server:
         answer = raw_exchange(server.address, b"NONSENSE\r\n\r\n")
         assert answer.startswith(b"HTTP/1.1 400") and b'"error"' in answer
         answer = raw_exchange(server.address, b"BREW / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -109,7 +109,7 @@ def test_an_app_bug_costs_one_request_not_the_server():
         def handle(self, request):
             raise ZeroDivisionError("oops")
 
-    with Server(Buggy) as server:
+    with Instance(Buggy) as server:
         status, _, body = call(server.url, "GET", "/")
         assert status == 500 and "Traceback" not in body["error"]
         assert call(server.url, "GET", "/")[0] == 500
@@ -119,6 +119,6 @@ def test_an_app_bug_costs_one_request_not_the_server():
 def test_closing_leaves_no_threads():
     before = set(lab_threads())
     for _ in range(5):
-        with Server(Counter) as server:
+        with Instance(Counter) as server:
             call(server.url, "GET", "/")
     assert wait_for(lambda: set(lab_threads()) <= before)

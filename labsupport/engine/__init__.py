@@ -9,9 +9,9 @@
 Nothing here knows about shops, games or lessons: those live in the folders that build on this one.
 """
 
-from .balancer import Backend, Balancer
+from .balancer import Balancer, PooledInstance
 from .events import Event, EventLog
-from .instance import Capacity, Server
+from .instance import Capacity, Instance
 from .listener import SUPPORTED_METHODS, Listener
 from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
 from .policies import (
@@ -33,8 +33,8 @@ from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
 
 __all__ = [
-    "Server", "Capacity", "Listener", "SUPPORTED_METHODS", "Request", "Response", "HTTPError", "MAX_BODY_BYTES",
-    "Balancer", "Backend", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
+    "Instance", "Capacity", "Listener", "SUPPORTED_METHODS", "Request", "Response", "HTTPError", "MAX_BODY_BYTES",
+    "Balancer", "PooledInstance", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
     "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",

@@ -1,24 +1,24 @@
 """The load balancer: a real reverse proxy in front of the instances.
 
 Clients only ever talk to the balancer. For each request it asks its policy
-(``policies.py``) for a healthy backend, forwards the request over a pooled
+(``policies.py``) for a healthy instance, forwards the request over a pooled
 keep-alive connection, and relays the answer, ``X-Instance`` included, so
 the learner sees who served it. Three habits of real balancers matter to
 the lessons:
 
-* **Health checks.** Every ``health_interval`` seconds it asks each backend
-  for ``/health``; a backend that fails is taken out of rotation and put back
+* **Health checks.** Every ``health_interval`` seconds it asks each instance
+  for ``/health``; an instance that fails is taken out of rotation and put back
   when it answers again. A refused connection takes it out at once (passive
   detection).
-* **Safe retries.** If a backend could not be reached, the request was never
-  sent, so it is retried on another backend. If the backend died *after*
+* **Safe retries.** If an instance could not be reached, the request was never
+  sent, so it is retried on another instance. If the instance died *after*
   receiving the request, the outcome is unknown: only an idempotent request
   (GET, PUT, DELETE, or a POST with an ``Idempotency-Key``) is retried;
   anything else gets a 502 that says the outcome is unknown.
-* **Draining.** A draining backend gets no new clients; clients pinned to it
+* **Draining.** A draining instance gets no new clients; clients pinned to it
   by a sticky cookie keep reaching it until their sessions end.
 
-WebSocket upgrades are passed through: the balancer picks a backend once
+WebSocket upgrades are passed through: the balancer picks an instance once
 and then copies bytes both ways until either side closes (chapter 05).
 """
 
@@ -32,19 +32,19 @@ import time
 from ..errors import InvalidArgumentError, UnknownInstanceError
 from . import registry
 from .events import EventLog
-from .instance import Response, Server
+from .instance import Instance, Response
 from .policies import STICKY_COOKIE, Sticky, make_policy
 
-__all__ = ["Balancer", "Backend"]
+__all__ = ["Balancer", "PooledInstance"]
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
-UNHEALTHY_AFTER = 2           # consecutive failed health checks before a backend is taken out
+UNHEALTHY_AFTER = 2           # consecutive failed health checks before an instance is taken out
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
               "host", "content-length", "content-type", "server", "date"}   # the last two the balancer writes itself
 
 
 class _NotSent(Exception):
-    """The request never reached the backend: retrying elsewhere is always safe."""
+    """The request never reached the instance: retrying elsewhere is always safe."""
 
 
 class _Unforwardable(Exception):
@@ -52,17 +52,17 @@ class _Unforwardable(Exception):
 
 
 class _NoAnswer(Exception):
-    """The backend received the request and died before answering: the outcome is unknown."""
+    """The instance received the request and died before answering: the outcome is unknown."""
 
 
-class Backend:
-    """One backend as the balancer sees it: address, health, load, and a pool of idle connections."""
+class PooledInstance:
+    """One instance as the balancer sees it: address, health, load, and a pool of idle connections."""
 
     def __init__(self, name, address, timeout):
         self.name = name
         self.address = address
         self.timeout = timeout
-        self.state = "up"                 # up | down | draining
+        self.status = "up"                 # up | down | draining
         self.in_flight = 0
         self.requests = 0
         self.failures = 0
@@ -100,14 +100,14 @@ class Backend:
             conn.close()
 
     def __repr__(self):
-        return f"<Backend {self.name} {self.state} in_flight={self.in_flight}>"
+        return f"<PooledInstance {self.name} {self.status} in_flight={self.in_flight}>"
 
 
 class Balancer:
     """A reverse proxy with a policy, health checks, safe retries and draining.
 
-    For callers: ``start``, ``close``, ``url``, ``add_backend``,
-    ``remove_backend``, ``set_address``, ``set_draining``, ``backends``,
+    For callers: ``start``, ``close``, ``url``, ``add_instance``,
+    ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
     ``set_canary``. Its HTTP side is ``handle(request)``.
     """
 
@@ -119,11 +119,11 @@ class Balancer:
         self.health_interval = health_interval
         self.timeout = timeout
         self.events = events if events is not None else EventLog()
-        self.server = Server(lambda: self, name=name, workers=512, queue_limit=4096, identity=False,
+        self.server = Instance(lambda: self, name=name, workers=512, queue_limit=4096, identity=False,
                              events=self.events)
-        self._backends = {}               # name -> Backend, in the order they were added
+        self._pool = {}               # name -> PooledInstance, in the order they were added
         self._lock = threading.RLock()
-        self._canary = None               # (set of backend names, fraction of traffic)
+        self._canary = None               # (set of instance names, fraction of traffic)
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
         self._checker = None
@@ -146,8 +146,8 @@ class Balancer:
         if self._checker is not None:
             self._checker.join()
         self.server.close()
-        for backend in self.backends():
-            backend.close_connections()
+        for instance in self.instances():
+            instance.close_connections()
         registry.unregister(self)
 
     def __enter__(self):
@@ -156,34 +156,34 @@ class Balancer:
     def __exit__(self, *exc):
         self.close()
 
-    # -- the backend list ------------------------------------------------------
-    def add_backend(self, name, address):
+    # -- the instance list ------------------------------------------------------
+    def add_instance(self, name, address):
         with self._lock:
-            self._backends[name] = Backend(name, address, self.timeout)
-        self.events.add("balancer", "backend", f"{name} added to the balancer")
+            self._pool[name] = PooledInstance(name, address, self.timeout)
+        self.events.add("balancer", "instance", f"{name} added to the balancer")
 
-    def remove_backend(self, name):
+    def remove_instance(self, name):
         with self._lock:
-            backend = self._backends.pop(name, None)
-        if backend is not None:
-            backend.close_connections()
-            self.events.add("balancer", "backend", f"{name} removed from the balancer")
+            instance = self._pool.pop(name, None)
+        if instance is not None:
+            instance.close_connections()
+            self.events.add("balancer", "instance", f"{name} removed from the balancer")
 
     def set_address(self, name, address):
-        """A restarted backend may have a new address; old pooled connections are dropped."""
-        backend = self.backend(name)
-        backend.close_connections()
-        backend.address = address
-        backend.state = "up"
-        backend.down_since = None
+        """A restarted instance may have a new address; old pooled connections are dropped."""
+        instance = self.instance(name)
+        instance.close_connections()
+        instance.address = address
+        instance.status = "up"
+        instance.down_since = None
 
     def set_draining(self, name, draining=True):
-        with self._lock:                          # no request can be choosing this backend meanwhile
-            backend = self.backend(name)
-            backend.state = "draining" if draining else "up"
+        with self._lock:                          # no request can be choosing this instance meanwhile
+            instance = self.instance(name)
+            instance.status = "draining" if draining else "up"
 
     def set_canary(self, names, percent):
-        """Send ``percent`` % of new requests to the backends in ``names``; ``names=None`` ends it."""
+        """Send ``percent`` % of new requests to the instances in ``names``; ``names=None`` ends it."""
         if names is None:
             self._canary = None
             return
@@ -191,25 +191,25 @@ class Balancer:
             raise InvalidArgumentError(f"percent must be between 0 and 100, not {percent!r}")
         self._canary = (set(names), percent / 100.0)
 
-    def backend(self, name):
+    def instance(self, name):
         with self._lock:
-            if name not in self._backends:
-                raise UnknownInstanceError(name, self._backends)
-            return self._backends[name]
+            if name not in self._pool:
+                raise UnknownInstanceError(name, self._pool)
+            return self._pool[name]
 
-    def backends(self):
+    def instances(self):
         with self._lock:
-            return list(self._backends.values())
+            return list(self._pool.values())
 
     # -- choosing ----------------------------------------------------------------
     def _candidates(self, request, exclude):
-        backends = [b for b in self.backends() if b.name not in exclude]
-        ready = [b for b in backends if b.state == "up"]
+        instances = [b for b in self.instances() if b.name not in exclude]
+        ready = [b for b in instances if b.status == "up"]
         if isinstance(self.policy, Sticky):
             pinned = request.cookie(STICKY_COOKIE)
-            if any(b.name == pinned and b.state in ("up", "draining") for b in backends):
-                # A pinned client keeps its backend, even a draining one: its session is there.
-                return [b for b in backends if b.name == pinned]
+            if any(b.name == pinned and b.status in ("up", "draining") for b in instances):
+                # A pinned client keeps its instance, even a draining one: its session is there.
+                return [b for b in instances if b.name == pinned]
         if self._canary and ready:
             names, fraction = self._canary
             to_canary = self._canary_rng.random() < fraction
@@ -218,25 +218,25 @@ class Balancer:
         return ready
 
     def _reserve(self, request, exclude):
-        """Choose a backend and count the request as in flight on it, in one step.
+        """Choose an instance and count the request as in flight on it, in one step.
 
         Doing both under one lock means that once ``set_draining`` returns, no
-        request can still be on its way to that backend uncounted, so a drain
+        request can still be on its way to that instance uncounted, so a drain
         that waits for ``in_flight == 0`` really has nothing left to wait for.
         """
         with self._lock:
-            backend = self.policy.choose(self._candidates(request, exclude), request)
-            if backend is not None:
-                backend.in_flight += 1
-                backend.requests += 1
-            return backend
+            instance = self.policy.choose(self._candidates(request, exclude), request)
+            if instance is not None:
+                instance.in_flight += 1
+                instance.requests += 1
+            return instance
 
-    def _mark_down(self, backend, why):
-        if backend.state == "up":
-            backend.state = "down"
-            backend.down_since = time.monotonic()
-            self.events.add("balancer", "down", f"{backend.name} taken out of rotation ({why})")
-        backend.close_connections()
+    def _mark_down(self, instance, why):
+        if instance.status == "up":
+            instance.status = "down"
+            instance.down_since = time.monotonic()
+            self.events.add("balancer", "down", f"{instance.name} taken out of rotation ({why})")
+        instance.close_connections()
 
     # -- the HTTP side -------------------------------------------------------------
     def handle(self, request):
@@ -244,50 +244,50 @@ class Balancer:
             return self._tunnel(request)
         safe = request.method in IDEMPOTENT_METHODS or bool(request.headers.get("Idempotency-Key"))
         tried = []
-        maybe_applied = False                       # did any attempt reach a backend that then died?
+        maybe_applied = False                       # did any attempt reach an instance that then died?
         while True:
-            backend = self._reserve(request, tried)
-            if backend is None:
+            instance = self._reserve(request, tried)
+            if instance is None:
                 why = "no healthy instance" if not tried else f"tried {', '.join(tried)}; none could answer"
                 if maybe_applied:
                     return Response(502, {"error": f"{why}; an earlier attempt may have been applied",
                                           "outcome": "unknown"})
                 return Response(503, {"error": f"{why}; the service is unavailable", "outcome": "not_processed"},
                                 headers={"Retry-After": "1"})
-            tried.append(backend.name)
+            tried.append(instance.name)
             try:
-                response = self._forward(backend, request)
+                response = self._forward(instance, request)
             except _Unforwardable as exc:
                 return Response(400, {"error": f"this request cannot be forwarded: {exc}", "outcome": "not_processed"})
             except _NotSent as exc:
-                self._mark_down(backend, str(exc))
+                self._mark_down(instance, str(exc))
                 continue
             except _NoAnswer:
-                self._mark_down(backend, "connection lost mid-request")
+                self._mark_down(instance, "connection lost mid-request")
                 maybe_applied = True
                 if safe:
                     continue
-                return Response(502, {"error": f"{backend.name} died while handling this request; it may or may "
+                return Response(502, {"error": f"{instance.name} died while handling this request; it may or may "
                                                "not have been applied. Send an Idempotency-Key to make retries safe.",
                                       "outcome": "unknown"})
-            for key, value in self.policy.response_headers(request, backend).items():
+            for key, value in self.policy.response_headers(request, instance).items():
                 response.headers.setdefault(key, [])
                 response.headers[key].append(value)
             if len(tried) > 1:
                 response.headers["X-Retried-From"] = ", ".join(tried[:-1])
             return response
 
-    def _forward(self, backend, request):
+    def _forward(self, instance, request):
         headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
         headers["X-Forwarded-For"] = "127.0.0.1"
         if request.body:
             headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
         if any(not 32 < ord(ch) < 127 for ch in request.target):
             with self._lock:
-                backend.in_flight -= 1
+                instance.in_flight -= 1
             raise _Unforwardable("the path must be printable ASCII; percent-encode anything else")
         try:
-            conn = backend.connection()
+            conn = instance.connection()
             try:
                 conn.request(request.method, request.target, body=request.body or None, headers=headers)
                 answer = conn.getresponse()
@@ -295,15 +295,15 @@ class Balancer:
             except (OSError, http.client.HTTPException):
                 conn.close()
                 with self._lock:
-                    backend.failures += 1
+                    instance.failures += 1
                 raise _NoAnswer() from None
         finally:
             with self._lock:
-                backend.in_flight -= 1
+                instance.in_flight -= 1
         if answer.will_close:
             conn.close()
         else:
-            backend.give_back(conn)
+            instance.give_back(conn)
         relayed = {}
         for key, value in answer.getheaders():
             if key.lower() not in HOP_BY_HOP:
@@ -312,16 +312,16 @@ class Balancer:
                         content_type=answer.getheader("Content-Type", "application/json"))
 
     def _tunnel(self, request):
-        """Pass a WebSocket upgrade to one backend, then copy bytes both ways until one side closes."""
-        backend = self._reserve(request, [])
-        if backend is None:
+        """Pass a WebSocket upgrade to one instance, then copy bytes both ways until one side closes."""
+        instance = self._reserve(request, [])
+        if instance is None:
             return Response(503, {"error": "no healthy game server"})
         try:
             try:
-                upstream = socket.create_connection(backend.address, timeout=self.timeout)
+                upstream = socket.create_connection(instance.address, timeout=self.timeout)
             except OSError:
-                self._mark_down(backend, "refused a WebSocket connection")
-                return Response(503, {"error": f"{backend.name} is unreachable; try again"})
+                self._mark_down(instance, "refused a WebSocket connection")
+                return Response(503, {"error": f"{instance.name} is unreachable; try again"})
             lines = [f"{request.method} {request.target} HTTP/1.1"]
             lines += [f"{k}: {v}" for k, v in request.headers.items()]
             with upstream:
@@ -329,23 +329,23 @@ class Balancer:
                 _copy_both_ways(request.client, upstream, self._stop)
         finally:
             with self._lock:
-                backend.in_flight -= 1
+                instance.in_flight -= 1
         return None                               # the connection was used up by the tunnel
 
     # -- health checks --------------------------------------------------------------
     def _health_loop(self):
         while not self._stop.wait(self.health_interval):
-            for backend in self.backends():
-                if backend.state == "draining":
+            for instance in self.instances():
+                if instance.status == "draining":
                     continue
-                healthy = _probe(backend.address, timeout=1.0)
-                backend.failed_checks = 0 if healthy else backend.failed_checks + 1
-                if healthy and backend.state == "down":
-                    backend.state = "up"
-                    backend.down_since = None
-                    self.events.add("balancer", "up", f"{backend.name} healthy again, back in rotation")
-                elif backend.failed_checks >= UNHEALTHY_AFTER:
-                    self._mark_down(backend, f"failed {UNHEALTHY_AFTER} health checks in a row")
+                healthy = _probe(instance.address, timeout=1.0)
+                instance.failed_checks = 0 if healthy else instance.failed_checks + 1
+                if healthy and instance.status == "down":
+                    instance.status = "up"
+                    instance.down_since = None
+                    self.events.add("balancer", "up", f"{instance.name} healthy again, back in rotation")
+                elif instance.failed_checks >= UNHEALTHY_AFTER:
+                    self._mark_down(instance, f"failed {UNHEALTHY_AFTER} health checks in a row")
 
 
 def _probe(address, timeout):

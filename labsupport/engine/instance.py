@@ -29,8 +29,8 @@ from .events import EventLog
 from .listener import Listener
 from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
 
-# Request, Response, HTTPError and MAX_BODY_BYTES are re-exported: every application needs them with a Server.
-__all__ = ["Request", "Response", "HTTPError", "Capacity", "Server", "MAX_BODY_BYTES"]
+# Request, Response, HTTPError and MAX_BODY_BYTES are re-exported: every application needs them with an Instance.
+__all__ = ["Request", "Response", "HTTPError", "Capacity", "Instance", "MAX_BODY_BYTES"]
 
 
 class Capacity:
@@ -69,7 +69,7 @@ class Capacity:
         self._free.release()
 
 
-class Server:
+class Instance:
     """One server instance: an application object behind a real HTTP listener.
 
     For callers: ``start``, ``stop``, ``kill``, ``restart``, ``close``, and the
@@ -89,7 +89,7 @@ class Server:
         self.identity = identity
         self.events = events if events is not None else EventLog()
         self.app = None
-        self.state = "new"                  # new -> up -> draining -> stopped, or -> dead
+        self.status = "new"                  # new -> up -> draining -> stopped, or -> dead
         self.port = 0
         self.generation = 0                 # bumped by every kill: work from an older life is dropped
         self.capacity = Capacity(workers, queue_limit)
@@ -109,7 +109,7 @@ class Server:
 
     @property
     def alive(self):
-        return self.state in ("up", "draining")
+        return self.status in ("up", "draining")
 
     @property
     def stats(self):
@@ -123,14 +123,14 @@ class Server:
     def start(self):
         """Listen and serve; returns once the socket accepts connections."""
         with self._lock:
-            if self.state in ("up", "draining"):
+            if self.status in ("up", "draining"):
                 return self
             self.app = self.app_factory()
             self._httpd = self._bind()
             self.port = self._httpd.server_address[1]
             self.capacity = Capacity(self.workers, self.queue_limit)
             self._stats["in_flight"] = 0
-            self.state = "up"
+            self.status = "up"
         self._loop = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"{self.name}-accept", daemon=True)
         self._loop.start()
@@ -141,9 +141,9 @@ class Server:
     def stop(self, timeout=5.0):
         """Graceful: refuse new requests, let in-flight ones finish (up to ``timeout`` s), close."""
         with self._lock:
-            if self.state not in ("up", "draining"):
+            if self.status not in ("up", "draining"):
                 return
-            self.state = "draining"
+            self.status = "draining"
         self.events.add(self.name, "drain", f"{self.name} draining")
         deadline = time.monotonic() + timeout
         while self.stats["in_flight"] and time.monotonic() < deadline:
@@ -154,7 +154,7 @@ class Server:
     def kill(self):
         """Crash: listener and connections closed at once, memory thrown away."""
         with self._lock:
-            if self.state not in ("up", "draining"):
+            if self.status not in ("up", "draining"):
                 return
             self.generation += 1
         self._shut_down("dead")
@@ -179,7 +179,7 @@ class Server:
         self.close()
 
     def __repr__(self):
-        return f"<Server {self.name} {self.version} {self.state}>"
+        return f"<Instance {self.name} {self.version} {self.status}>"
 
     # -- for wrappers --------------------------------------------------------
     def identity_headers(self):
@@ -194,7 +194,7 @@ class Server:
         a dead process sends no answer.
         """
         generation = self.generation
-        if self.state != "up":
+        if self.status != "up":
             return Response(503, {"error": f"{self.name} is draining; try another instance"},
                             headers={"Retry-After": "0"})
         capacity = self.capacity            # a restart makes a new one; release the one we took
@@ -255,7 +255,7 @@ class Server:
         loop.join()
         httpd.wait_for_threads(timeout=2.0)
         with self._lock:
-            self.state = final_state
+            self.status = final_state
             app, self.app = self.app, None            # stopped or crashed, the process's memory is gone
         if final_state != "dead" and hasattr(app, "close"):
             app.close()                               # a graceful stop may tidy up; a crash cannot

@@ -3,7 +3,7 @@
 This is the standard library's ``http.server`` with four changes the course
 needs: answers are JSON (even for broken HTTP), keep-alive is on and Nagle's
 algorithm off, nothing is printed, and every open connection is remembered so
-that a crash (``Server.kill()``) can cut them all at once, as a dying process
+that a crash (``Instance.kill()``) can cut them all at once, as a dying process
 would. ``instance.py`` builds on it; learners rarely need to read further.
 """
 

@@ -1,13 +1,13 @@
-"""How a load balancer picks a backend: one small class per policy.
+"""How a load balancer picks an instance: one small class per policy.
 
-Every policy answers one question, ``choose(backends, request)``: of these
-healthy backends, which one gets this request? For a stateless service any
+Every policy answers one question, ``choose(instances, request)``: of these
+healthy instances, which one gets this request? For a stateless service any
 answer is correct, so the policy only decides how evenly load spreads. For a
 stateful service the answer decides whether the request finds its state at
 all, which is why ``Sticky`` and ``ConsistentHash`` exist, and why they make
 load uneven (chapter 06, claim W3). Used by ``balancer.py``.
 
-A backend is anything with ``.name`` and ``.in_flight``; the request is a
+An instance is anything with ``.name`` and ``.in_flight``; the request is a
 ``server.Request``.
 """
 
@@ -23,7 +23,7 @@ from ..errors import InvalidArgumentError
 __all__ = ["Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky", "ConsistentHash",
            "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash"]
 
-STICKY_COOKIE = "lb-backend"
+STICKY_COOKIE = "lb-instance"
 ROOM_PATH = re.compile(r"^/rooms/([^/]+)")
 
 
@@ -42,19 +42,19 @@ def route_key(request):
 
 
 class Policy:
-    """Base class. ``choose`` picks a backend; ``response_headers`` may pin the client to it."""
+    """Base class. ``choose`` picks an instance; ``response_headers`` may pin the client to it."""
 
     name = "policy"
 
-    def choose(self, backends, request):
+    def choose(self, instances, request):
         raise NotImplementedError
 
-    def response_headers(self, request, backend):
+    def response_headers(self, request, instance):
         return {}
 
 
 class RoundRobin(Policy):
-    """Each backend in turn: the simplest fair spread when any backend can serve anyone."""
+    """Each instance in turn: the simplest fair spread when any instance can serve anyone."""
 
     name = "round_robin"
 
@@ -62,27 +62,27 @@ class RoundRobin(Policy):
         self._counter = itertools.count()
         self._lock = threading.Lock()
 
-    def choose(self, backends, request):
-        if not backends:
+    def choose(self, instances, request):
+        if not instances:
             return None
         with self._lock:
             turn = next(self._counter)
-        return backends[turn % len(backends)]
+        return instances[turn % len(instances)]
 
 
 class LeastConnections(Policy):
-    """The backend with the fewest requests in flight; ties go round-robin."""
+    """The instance with the fewest requests in flight; ties go round-robin."""
 
     name = "least_connections"
 
     def __init__(self):
         self._tiebreak = RoundRobin()
 
-    def choose(self, backends, request):
-        if not backends:
+    def choose(self, instances, request):
+        if not instances:
             return None
-        fewest = min(b.in_flight for b in backends)
-        return self._tiebreak.choose([b for b in backends if b.in_flight == fewest], request)
+        fewest = min(b.in_flight for b in instances)
+        return self._tiebreak.choose([b for b in instances if b.in_flight == fewest], request)
 
 
 class RandomChoice(Policy):
@@ -94,19 +94,19 @@ class RandomChoice(Policy):
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
-    def choose(self, backends, request):
-        if not backends:
+    def choose(self, instances, request):
+        if not instances:
             return None
         with self._lock:
-            return self._rng.choice(backends)
+            return self._rng.choice(instances)
 
 
 class Sticky(Policy):
-    """Send a client back to the backend it used before, named in a cookie the balancer sets.
+    """Send a client back to the instance it used before, named in a cookie the balancer sets.
 
-    A new client (or one whose backend is gone) is placed round-robin, and
+    A new client (or one whose instance is gone) is placed round-robin, and
     the answer sets the cookie. This is what keeps a stateful user with their
-    session, and what makes a popular backend stay popular.
+    session, and what makes a popular instance stay popular.
     """
 
     name = "sticky"
@@ -114,23 +114,23 @@ class Sticky(Policy):
     def __init__(self):
         self._place = RoundRobin()
 
-    def choose(self, backends, request):
+    def choose(self, instances, request):
         pinned = request.cookie(STICKY_COOKIE)
-        for backend in backends:
-            if backend.name == pinned:
-                return backend
-        return self._place.choose(backends, request)
+        for instance in instances:
+            if instance.name == pinned:
+                return instance
+        return self._place.choose(instances, request)
 
-    def response_headers(self, request, backend):
-        if request.cookie(STICKY_COOKIE) == backend.name:
+    def response_headers(self, request, instance):
+        if request.cookie(STICKY_COOKIE) == instance.name:
             return {}
-        return {"Set-Cookie": f"{STICKY_COOKIE}={backend.name}; Path=/"}
+        return {"Set-Cookie": f"{STICKY_COOKIE}={instance.name}; Path=/"}
 
 
 class ConsistentHash(Policy):
     """Hash the request's key onto a ring of virtual nodes; the next node clockwise serves it.
 
-    When a backend joins or leaves, only the keys on its arcs of the ring
+    When an instance joins or leaves, only the keys on its arcs of the ring
     move (about 1/N of them), unlike ``ModuloHash``, where most keys move.
     """
 
@@ -159,11 +159,11 @@ class ConsistentHash(Policy):
         index = bisect.bisect(ring, (stable_hash(key), "")) % len(ring)
         return ring[index][1]
 
-    def choose(self, backends, request):
-        if not backends:
+    def choose(self, instances, request):
+        if not instances:
             return None
-        name = self.owner(route_key(request), [b.name for b in backends])
-        return next(b for b in backends if b.name == name)
+        name = self.owner(route_key(request), [b.name for b in instances])
+        return next(b for b in instances if b.name == name)
 
 
 class ModuloHash(Policy):
@@ -175,11 +175,11 @@ class ModuloHash(Policy):
         names = sorted(names)
         return names[stable_hash(key) % len(names)] if names else None
 
-    def choose(self, backends, request):
-        if not backends:
+    def choose(self, instances, request):
+        if not instances:
             return None
-        name = self.owner(route_key(request), [b.name for b in backends])
-        return next(b for b in backends if b.name == name)
+        name = self.owner(route_key(request), [b.name for b in instances])
+        return next(b for b in instances if b.name == name)
 
 
 POLICIES = {cls.name: cls for cls in (RoundRobin, LeastConnections, RandomChoice, Sticky, ConsistentHash, ModuloHash)}

@@ -199,7 +199,7 @@ class GameCluster:
         replaced, ended = [], []
         for old in [s for s in self.servers if s.version != version]:
             self._add_server(version)
-            self.balancer.remove_backend(old.name)            # the switch: new players go elsewhere
+            self.balancer.remove_instance(old.name)            # the switch: new players go elsewhere
             running = self._running_on(old.name)
             old.stop(timeout=grace_s)
             ended += self._mark_ended(running, f"{old.name} replaced by {version}")
@@ -214,7 +214,7 @@ class GameCluster:
         server = GameServer(name, version, db_path=self.db_path, seed=self.seed).start()
         with self._lock:
             self._servers.append(server)
-        self.balancer.add_backend(name, ("127.0.0.1", server.port))
+        self.balancer.add_instance(name, ("127.0.0.1", server.port))
         return server
 
     def _running_on(self, name):

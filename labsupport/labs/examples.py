@@ -8,14 +8,14 @@ survive from one call to the next) and a microservice that computes its answer
 from the request alone. Each is an application for ``server.Server``: an
 object with ``handle(request) -> Response``.
 
-    with static_file_server(folder) as site:      # a started Server
+    with static_file_server(folder) as site:      # a started Instance
         requests.get(site.url + "/index.html")
 """
 
 import mimetypes
 import pathlib
 
-from ..engine.instance import HTTPError, Response, Server
+from ..engine.instance import HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
 
 __all__ = ["StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES",
@@ -107,17 +107,17 @@ class PriceQuotes:
 
 
 def static_file_server(folder, name="static-1", **options):
-    """A ``Server`` (use it in ``with``, or call ``start()``) serving the files in ``folder``."""
+    """A ``Instance`` (use it in ``with``, or call ``start()``) serving the files in ``folder``."""
     app = StaticFiles(folder)                   # checks the folder now, not in the server thread
-    return Server(lambda: app, name=name, **options)
+    return Instance(lambda: app, name=name, **options)
 
 
 def function_server(make_handler, name="function-1", fresh=True, **options):
-    """A ``Server`` running ``make_handler``'s handlers, a fresh one per call unless ``fresh=False``."""
+    """A ``Instance`` running ``make_handler``'s handlers, a fresh one per call unless ``fresh=False``."""
     FunctionPerCall(make_handler)               # checks the argument now
-    return Server(lambda: FunctionPerCall(make_handler, fresh), name=name, **options)
+    return Instance(lambda: FunctionPerCall(make_handler, fresh), name=name, **options)
 
 
 def price_server(name="quotes-1", **options):
-    """A ``Server`` running the ``PriceQuotes`` microservice."""
-    return Server(PriceQuotes, name=name, **options)
+    """A ``Instance`` running the ``PriceQuotes`` microservice."""
+    return Instance(PriceQuotes, name=name, **options)

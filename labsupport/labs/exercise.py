@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
-from ..engine.instance import HTTPError, Server
+from ..engine.instance import HTTPError, Instance
 from ..errors import InvalidArgumentError
 from ..shop.api import ShopAPI
 from ..shop.users import SKUS, User
@@ -159,7 +159,7 @@ class _CartLab:
                                self.problems)
 
         for number in (1, 2, 3):
-            server = Server(new_app, name=f"shop-{number}", events=self.events)
+            server = Instance(new_app, name=f"shop-{number}", events=self.events)
             self.servers.append(server)
             try:
                 server.start()
@@ -167,7 +167,7 @@ class _CartLab:
                 if not self.problems:       # not the learner's code: a real failure of the lab
                     raise
                 return False
-            self.balancer.add_backend(server.name, server.address)
+            self.balancer.add_instance(server.name, server.address)
         return True
 
     def shoppers(self, names):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from ..engine import registry
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
-from ..engine.instance import HTTPError, Response, Server
+from ..engine.instance import HTTPError, Instance, Response
 from ..engine.tables import ResultTable
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
@@ -82,9 +82,9 @@ class CatalogService:
             self.balancer.start()
             for number in range(1, instances + 1):
                 name = f"catalog-{number}"
-                self.servers[name] = Server(lambda: CatalogApp(database), name=name, service_ms=1.0,
+                self.servers[name] = Instance(lambda: CatalogApp(database), name=name, service_ms=1.0,
                                             events=self.events).start()
-                self.balancer.add_backend(name, self.servers[name].address)
+                self.balancer.add_instance(name, self.servers[name].address)
         except BaseException:
             self.close()
             raise

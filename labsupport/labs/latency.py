@@ -15,7 +15,7 @@ import http.client
 import statistics
 import time
 
-from ..engine.instance import Response, Server
+from ..engine.instance import Instance, Response
 from ..engine.tables import ResultTable
 from ..errors import InvalidArgumentError
 from ..state.redis_server import start_redis
@@ -119,7 +119,7 @@ def measure_ladder(repeats=300, redis_url=None):
                 redis_server.close()
     else:
         notes.append("No Redis server was found, so the Redis rung is missing.")
-    with Server(_Echo, name="echo", identity=False) as service:
+    with Instance(_Echo, name="echo", identity=False) as service:
         conn = http.client.HTTPConnection("127.0.0.1", service.port, timeout=5)
 
         def hop():

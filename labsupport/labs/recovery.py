@@ -84,7 +84,7 @@ def _wait(condition, limit=WAIT_LIMIT_S):
 
 def _kill_and_watch(shop):
     """Kill the victim; returns (detected, ms until the balancer took it out, requests sent to it meanwhile)."""
-    backend = shop.balancer.backend(VICTIM)
+    backend = shop.balancer.instance(VICTIM)
     sent_before, in_flight = backend.requests, backend.in_flight
     killed_at = time.monotonic()
     shop.kill(VICTIM)

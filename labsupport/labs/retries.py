@@ -84,7 +84,7 @@ class RetryingClient:
 
 def wait_until_idle(shop, timeout=10.0):
     """Wait until the balancer has no request out at any instance (a timed-out one may still be running)."""
-    return wait_until(lambda: all(backend.in_flight == 0 for backend in shop.balancer.backends()), timeout,
+    return wait_until(lambda: all(backend.in_flight == 0 for backend in shop.balancer.instances()), timeout,
                       interval=0.01)
 
 
@@ -134,7 +134,7 @@ def kill_mid_request(shop, user, sku="book", qty=1, use_key=True):
     sender.start()
     deadline, busy = time.monotonic() + 5, None
     while time.monotonic() < deadline:                          # the balancer sent it, and it has arrived
-        busy = next((s.name for s in alive if shop.balancer.backend(s.name).in_flight
+        busy = next((s.name for s in alive if shop.balancer.instance(s.name).in_flight
                      and s.stats["in_flight"] > before[s.name]), None)
         if busy is not None:
             break

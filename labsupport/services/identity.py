@@ -23,7 +23,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ..engine.instance import HTTPError, Response, Server
+from ..engine.instance import HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
 from ..state.tokens import TokenRejected
 from .service import Service
@@ -53,7 +53,7 @@ class IdentityProvider(Service):
         self._salt = secrets.token_bytes(16)
         self._passwords = {user: _hash(password, self._salt) for user, password in (users or DEMO_USERS).items()}
         self.tokens_issued = 0
-        self.server = Server(lambda: _IdentityApp(self), name=name)
+        self.server = Instance(lambda: _IdentityApp(self), name=name)
 
     requests_served = property(lambda self: self.server.stats["requests"])
 
@@ -68,7 +68,7 @@ class IdentityProvider(Service):
         return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM)
 
     def __repr__(self):
-        return f"<IdentityProvider {self.issuer} {self.server.state}>"
+        return f"<IdentityProvider {self.issuer} {self.server.status}>"
 
 
 class _IdentityApp:
@@ -141,8 +141,8 @@ class ProfileAPI:
 
 
 def start_api_instance(verifier, name="api-1"):
-    """A running API instance (a ``Server``) that verifies tokens with ``verifier`` only."""
-    return Server(lambda: ProfileAPI(verifier), name=name).start()
+    """A running API instance (an ``Instance``) that verifies tokens with ``verifier`` only."""
+    return Instance(lambda: ProfileAPI(verifier), name=name).start()
 
 
 def get_token(provider_url, user, password):

@@ -24,7 +24,7 @@ import tempfile
 import urllib.parse
 
 from ..engine import registry
-from ..engine.instance import MAX_BODY_BYTES, HTTPError, Response, Server
+from ..engine.instance import MAX_BODY_BYTES, HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
 from .service import Service
 
@@ -122,7 +122,7 @@ class ObjectStore(Service):
                                        f"not {max_object_bytes!r}")
         self.root = tempfile.mkdtemp(prefix="lab-objects-")
         self.max_object_bytes = max_object_bytes
-        self.server = Server(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
+        self.server = Instance(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
         registry.register(self)              # the folder exists from now on: shutdown_all() must remove it
 
     def bucket(self, name):
@@ -135,7 +135,7 @@ class ObjectStore(Service):
         registry.unregister(self)
 
     def __repr__(self):
-        return f"<ObjectStore {self.server.state}>"
+        return f"<ObjectStore {self.server.status}>"
 
 
 class Bucket:

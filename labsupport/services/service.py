@@ -10,7 +10,7 @@ __all__ = ["Service"]
 
 
 class Service:
-    """Base for a service that runs one application on a ``Server`` (identity provider, object store).
+    """Base for a service that runs one application on an ``Instance`` (identity provider, object store).
 
     A subclass creates ``self.server``; callers get the server's lifecycle and
     address through the service, so the service reads like the thing it is.

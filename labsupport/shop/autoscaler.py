@@ -131,7 +131,7 @@ class Autoscaler:
     # -- the loop -----------------------------------------------------------------
     def _serving(self):
         """Live instances the balancer sends clients to (not draining, not dead)."""
-        return [s for s in self.cluster.instances if s.state == "up"]
+        return [s for s in self.cluster.instances if s.status == "up"]
 
     def _run(self):
         while not self._stop.wait(self.interval_s):

@@ -26,7 +26,7 @@ import time
 from ..engine import registry
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
-from ..engine.instance import Server
+from ..engine.instance import Instance
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from ..state.redis_server import INSTALL_HINT, start_redis
 from ..state.stores import RedisStore, SQLiteStore
@@ -142,10 +142,10 @@ class Cluster:
     def status(self, name):
         """'up', 'draining', 'unhealthy' (running but out of rotation), 'stopped' or 'dead'."""
         server = self.instance(name)
-        if server.state in ("dead", "stopped", "new"):
-            return server.state
-        backend = self.balancer.backend(name)
-        return {"up": "up", "draining": "draining", "down": "unhealthy"}[backend.state]
+        if server.status in ("dead", "stopped", "new"):
+            return server.status
+        backend = self.balancer.instance(name)
+        return {"up": "up", "draining": "draining", "down": "unhealthy"}[backend.status]
 
     def held_sessions(self):
         """Sessions each running instance holds in its own memory: {name: count}."""
@@ -182,7 +182,7 @@ class Cluster:
             timeout = 5.0 if self.kind == "stateless" else 10.0
         started = time.monotonic()
         self.balancer.set_draining(name)
-        backend = self.balancer.backend(name)
+        backend = self.balancer.instance(name)
         deadline = started + timeout
         while time.monotonic() < deadline:
             if backend.in_flight == 0 and (self.kind == "stateless" or server.stats["sessions"] == 0):
@@ -201,9 +201,9 @@ class Cluster:
             if len(self._instances) >= MAX_INSTANCES:
                 raise InvalidArgumentError(f"a cluster holds at most {MAX_INSTANCES} instances")
             name = f"shop-{next(self._numbers)}"
-        server = Server(self.new_app, name=name, version=version or self.version, workers=self.workers,
+        server = Instance(self.new_app, name=name, version=version or self.version, workers=self.workers,
                         service_ms=self.service_ms, queue_limit=self.queue_limit, events=self.events).start()
-        self.balancer.add_backend(name, server.address)      # first the balancer, so status(name) always works
+        self.balancer.add_instance(name, server.address)      # first the balancer, so status(name) always works
         with self._lock:
             self._instances.append(server)
         return name
@@ -215,7 +215,7 @@ class Cluster:
                                                           "sessions_lost": server.stats["sessions"]}
         server.kill()
         server.close()
-        self.balancer.remove_backend(name)
+        self.balancer.remove_instance(name)
         with self._lock:
             self._instances.remove(server)
         return result

@@ -242,7 +242,7 @@ class ClusterDashboard(widgets.VBox):
         try:
             return self.cluster.status(server.name)
         except (UnknownInstanceError, ClusterClosedError):   # added, removed or closed right now
-            return server.state if server.state in view.STATUSES else "stopped"
+            return server.status if server.status in view.STATUSES else "stopped"
 
     def _draw_numbers(self):
         ledger, now = self.cluster.ledger, time.monotonic()

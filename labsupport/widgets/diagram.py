@@ -27,7 +27,7 @@ def _status(cluster, server):
     try:
         return cluster.status(server.name)
     except (UnknownInstanceError, ClusterClosedError):     # added, removed or closed right now
-        return server.state
+        return server.status
 
 
 def _instance_label(kind, server, status):
