@@ -20,11 +20,6 @@ class LeakyStatelessShop(StatelessShop):
         return cart
 
 
-class LeakyCluster(Cluster):
+def LeakyCluster(instances=2, **options):
     """``Cluster.stateless`` whose instances run the leaky shop."""
-
-    def __init__(self, instances=2, **options):
-        super().__init__("stateless", instances, **options)
-
-    def new_app(self):
-        return LeakyStatelessShop(self.tokens, self.database, self.cache)
+    return Cluster("stateless", instances, shop_class=LeakyStatelessShop, **options)

@@ -36,6 +36,7 @@ __all__ = ["Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
            "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash"]
 
 STICKY_COOKIE = "lb-instance"
+RINGS_KEPT = 8                  # rings a ConsistentHash remembers (one per set of instances it has seen lately)
 
 
 def stable_hash(text):
@@ -183,8 +184,7 @@ class ConsistentHash(HashPolicy):
         if vnodes < 1:
             raise InvalidArgumentError(f"vnodes must be >= 1, not {vnodes!r}")
         self.vnodes = vnodes
-        self._ring_for = None           # the tuple of names the ring below was built for
-        self._ring = []                 # sorted list of (point, name)
+        self._rings = {}                # tuple of names -> sorted list of (point, name), the newest few kept
         self._lock = threading.Lock()
 
     def _build(self, names):
@@ -195,9 +195,11 @@ class ConsistentHash(HashPolicy):
         if not names:
             return None
         with self._lock:
-            if names != self._ring_for:
-                self._ring, self._ring_for = self._build(names), names
-            ring = self._ring
+            ring = self._rings.get(names)
+            if ring is None:            # a set of instances not seen lately: build its ring once
+                ring = self._rings[names] = self._build(names)
+                if len(self._rings) > RINGS_KEPT:
+                    del self._rings[next(iter(self._rings))]
         index = bisect.bisect(ring, (stable_hash(key), "")) % len(ring)
         return ring[index][1]
 

@@ -52,12 +52,14 @@ MAX_INSTANCES = 50
 class Cluster(Closable):
     """Balancer + instances + shared stores. Build one with ``Cluster.stateless()`` or ``Cluster.stateful()``.
 
-    ``kind`` is a readable label; ``shop_class`` is the shop the instances run,
-    and says how the cluster treats them (its default policy, how a drain ends).
+    ``kind`` is a readable label; ``shop_class`` is the shop the instances run
+    (by default the kind's, from ``SHOPS``; pass a subclass of it to run your
+    own), and says how the cluster treats them (its default policy, how a
+    drain ends).
     """
 
     def __init__(self, kind, instances=3, policy=None, seed=7, workers=8, service_ms=2.0, queue_limit=64,
-                 health_interval=0.1, session_ttl_s=300.0, version="v1", use_redis=True):
+                 health_interval=0.1, session_ttl_s=300.0, version="v1", use_redis=True, shop_class=None):
         require_choice("kind", kind, KINDS)
         require_int("instances", instances, 1, MAX_INSTANCES)
         require_int("workers", workers, 1, 256)
@@ -65,7 +67,10 @@ class Cluster(Closable):
         require_number("service_ms", service_ms, 0)
         require_number("session_ttl_s", session_ttl_s, 0)
         self.kind = kind
-        self.shop_class = SHOPS[kind]
+        self.shop_class = shop_class or SHOPS[kind]
+        if not issubclass(self.shop_class, SHOPS[kind]):
+            raise InvalidArgumentError(f"shop_class must be {SHOPS[kind].__name__} or a subclass of it for a "
+                                       f"{kind} cluster, not {self.shop_class!r}")
         self.seed = seed
         self.version = version
         self.workers, self.service_ms, self.queue_limit = workers, service_ms, queue_limit

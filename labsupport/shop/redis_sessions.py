@@ -33,6 +33,10 @@ class RedisSessionShop(StatelessShop):
         self.sessions = sessions            # RedisStore: session id -> {"user"}, each with a TTL
         self.session_ttl_s = session_ttl_s
 
+    @classmethod
+    def for_cluster(cls, cluster):
+        return cls(cluster.cache, cluster.database, cluster.session_ttl_s)
+
     def login(self, user, trace):
         session_id = secrets.token_urlsafe(24)
         self.sessions.put(SESSION_PREFIX + session_id, {"user": user}, ttl_s=self.session_ttl_s)
@@ -62,10 +66,8 @@ class RedisSessionCluster(Cluster):
     """
 
     def __init__(self, instances=3, policy="round_robin", seed=7, session_ttl_s=1800.0, **options):
-        super().__init__("stateless", instances, policy, seed, session_ttl_s=session_ttl_s, **options)
-
-    def new_app(self):
-        return RedisSessionShop(self.cache, self.database, self.session_ttl_s)
+        super().__init__("stateless", instances, policy, seed, session_ttl_s=session_ttl_s,
+                         shop_class=RedisSessionShop, **options)
 
     def sessions_in_store(self):
         """How many sessions the session store (Redis) holds right now."""
