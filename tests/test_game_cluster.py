@@ -1,4 +1,4 @@
-"""game_cluster.py: a balancer pins each room to one game server; a server's failure ends exactly its games.
+"""game/cluster.py: a balancer pins each room to one game server; a server's failure ends exactly its games.
 
 Pins chapter 05 (R3, R4) and chapter 00 (I2) on real WebSockets through the
 real balancer: every player of a room reaches the same server; killing a

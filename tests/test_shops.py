@@ -1,4 +1,4 @@
-"""shop_api.py, stateless_shop.py, stateful_shop.py: one API, two places for state, and clear errors for bad input."""
+"""shop/api.py, shop/stateless.py, shop/stateful.py: one API, two places for state, and clear errors for bad input."""
 
 import jwt
 import pytest
