@@ -4,8 +4,9 @@
 way a debugger would: it looks. ``measure(app)`` walks the application
 object's own data, every attribute, the containers in it and whatever they
 reach, and reports per attribute how many *entries* it holds (the items of a
-dict, list or set; 1 for a plain value; 0 for None) and how many *bytes* the
-objects reached take (``sys.getsizeof`` of each object once).
+dict, list or set; for an object, the sum over its own attributes; 1 for a
+plain value; 0 for None) and how many *bytes* the objects reached take
+(``sys.getsizeof`` of each object once).
 
 Two kinds of attribute are left out, because they are not this instance's state:
 

@@ -42,7 +42,7 @@ from .stateless import StatelessShop
 from .traffic import run_traffic
 from .users import User
 
-__all__ = ["Cluster"]
+__all__ = ["Cluster", "SHOPS", "KINDS"]
 
 SHOPS = {"stateless": StatelessShop, "stateful": StatefulShop}      # kind -> the shop class it runs
 KINDS = tuple(SHOPS)
