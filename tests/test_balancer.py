@@ -3,16 +3,16 @@
 import threading
 
 from labsupport import Balancer, Cluster, Instance
-from labsupport.engine import Response
+from labsupport.engine import Application, Response
 from tests.conftest import wait_for
 from tests.http_util import call
 
 
-class Slow:
+class Slow(Application):
     def __init__(self):
         self.applied = 0
 
-    def handle(self, request):
+    def handle(self, request, instance):
         self.applied += 1
         return Response(200, {"ok": True})
 

@@ -5,18 +5,18 @@ import threading
 
 import pytest
 
-from labsupport.engine import Instance, Response
+from labsupport.engine import Application, Instance, Response
 from tests.conftest import lab_threads, wait_for
 from tests.http_util import call, raw_exchange
 
 
-class Counter:
+class Counter(Application):
     """A tiny app that remembers how many requests it served: memory a crash must lose."""
 
     def __init__(self):
         self.count = 0
 
-    def handle(self, request):
+    def handle(self, request, instance):
         self.count += 1
         return Response(200, {"count": self.count})
 
@@ -105,8 +105,8 @@ def test_broken_http_gets_json_errors_and_the_server_keeps_serving():
 
 
 def test_an_app_bug_costs_one_request_not_the_server():
-    class Buggy:
-        def handle(self, request):
+    class Buggy(Application):
+        def handle(self, request, instance):
             raise ZeroDivisionError("oops")
 
     with Instance(Buggy) as server:

@@ -2,22 +2,29 @@
 
 * ``instance.py``: one server instance you start, stop, kill and restart (capacity model included);
   ``listener.py`` is its socket side and ``messages.py`` what a request and an answer look like.
+* ``application.py``: what an instance runs (``handle``, ``held_state``, ``close``); ``held_state.py``:
+  what an application keeps in memory, measured by walking it.
 * ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one.
-* ``registry.py``: everything the lab started, closed at the end; ``events.py``: the quiet log servers
+* ``lifecycle.py``: the one shell (start, close, ``with``) of everything the lab starts;
+  ``registry.py``: everything the lab started, closed at the end; ``events.py``: the quiet log servers
   write to; ``waiting.py``: waiting with a deadline; ``tables.py``: results as text and HTML tables.
 
 Nothing here knows about shops, games or lessons: those live in the folders that build on this one.
 """
 
+from .application import Application
 from .balancer import Balancer, PooledInstance
 from .events import Event, EventLog
+from .held_state import AttributeState, HeldState, Infrastructure, measure
 from .instance import Capacity, Instance
+from .lifecycle import Closable
 from .listener import SUPPORTED_METHODS, Listener
 from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
 from .policies import (
                        POLICIES,
                        STICKY_COOKIE,
                        ConsistentHash,
+                       HashPolicy,
                        LeastConnections,
                        ModuloHash,
                        Policy,
@@ -33,9 +40,11 @@ from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
 
 __all__ = [
+    "Application", "HeldState", "AttributeState", "Infrastructure", "measure", "Closable",
     "Instance", "Capacity", "Listener", "SUPPORTED_METHODS", "Request", "Response", "HTTPError", "MAX_BODY_BYTES",
     "Balancer", "PooledInstance", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
-    "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
+    "HashPolicy", "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key",
+    "stable_hash",
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
 ]

@@ -15,8 +15,13 @@ the lessons:
   receiving the request, the outcome is unknown: only an idempotent request
   (GET, PUT, DELETE, or a POST with an ``Idempotency-Key``) is retried;
   anything else gets a 502 that says the outcome is unknown.
-* **Draining.** A draining instance gets no new clients; clients pinned to it
-  by a sticky cookie keep reaching it until their sessions end.
+* **Draining.** A draining instance gets no new clients; clients its policy
+  pins to it (a sticky cookie) keep reaching it until their sessions end.
+
+The balancer never asks which policy it holds: it calls the policy's
+``pinned``, ``choose`` and ``response_headers`` (``policies.py``), so a policy
+of your own works the same way. It is itself an ``Application``, run by an
+``Instance`` like any other server.
 
 WebSocket upgrades are passed through: the balancer picks an instance once
 and then copies bytes both ways until either side closes (chapter 05).
@@ -30,10 +35,11 @@ import threading
 import time
 
 from ..errors import InvalidArgumentError, UnknownInstanceError
-from . import registry
+from .application import Application
 from .events import EventLog
 from .instance import Instance, Response
-from .policies import STICKY_COOKIE, Sticky, make_policy
+from .lifecycle import Closable
+from .policies import make_policy
 
 __all__ = ["Balancer", "PooledInstance"]
 
@@ -103,19 +109,27 @@ class PooledInstance:
         return f"<PooledInstance {self.name} {self.status} in_flight={self.in_flight}>"
 
 
-class Balancer:
+class Balancer(Closable, Application):
     """A reverse proxy with a policy, health checks, safe retries and draining.
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``. Its HTTP side is ``handle(request)``.
+    ``set_canary``. Its HTTP side is ``handle(request, own_instance)``.
+    ``instance_noun`` names what it balances in its error messages ("no
+    healthy game server"); ``policy`` is a name or a ``Policy`` object.
     """
 
+    not_state = {"server": "the instance this balancer runs on", "events": "the shared event log",
+                 "_lock": "a lock", "_stop": "a stop signal", "_checker": "the health-check thread",
+                 "_canary_rng": "a random generator", "health_interval": "configuration",
+                 "timeout": "configuration", "instance_noun": "configuration"}
+
     def __init__(self, policy="round_robin", seed=0, health_interval=0.2, timeout=10.0,
-                 name="balancer", events=None):
+                 name="balancer", events=None, instance_noun="instance"):
         if health_interval <= 0:
             raise InvalidArgumentError(f"health_interval must be > 0 seconds, not {health_interval!r}")
         self.policy = make_policy(policy, seed)
+        self.instance_noun = instance_noun
         self.health_interval = health_interval
         self.timeout = timeout
         self.events = events if events is not None else EventLog()
@@ -138,23 +152,16 @@ class Balancer:
         self._stop.clear()
         self._checker = threading.Thread(target=self._health_loop, name="balancer-health", daemon=True)
         self._checker.start()
-        registry.register(self)
+        self._opened()
         return self
 
-    def close(self):
+    def _close(self):
         self._stop.set()
         if self._checker is not None:
             self._checker.join()
         self.server.close()
         for instance in self.instances():
             instance.close_connections()
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- the instance list ------------------------------------------------------
     def add_instance(self, name, address):
@@ -203,17 +210,15 @@ class Balancer:
 
     # -- choosing ----------------------------------------------------------------
     def _candidates(self, request, exclude):
-        instances = [b for b in self.instances() if b.name not in exclude]
-        ready = [b for b in instances if b.status == "up"]
-        if isinstance(self.policy, Sticky):
-            pinned = request.cookie(STICKY_COOKIE)
-            if any(b.name == pinned and b.status in ("up", "draining") for b in instances):
-                # A pinned client keeps its instance, even a draining one: its session is there.
-                return [b for b in instances if b.name == pinned]
+        serving = [i for i in self.instances() if i.name not in exclude and i.status in ("up", "draining")]
+        pinned = self.policy.pinned(serving, request)
+        if pinned is not None:
+            return [pinned]          # a pinned client keeps its instance, even a draining one: its session is there
+        ready = [i for i in serving if i.status == "up"]
         if self._canary and ready:
             names, fraction = self._canary
             to_canary = self._canary_rng.random() < fraction
-            group = [b for b in ready if (b.name in names) == to_canary]
+            group = [i for i in ready if (i.name in names) == to_canary]
             ready = group or ready
         return ready
 
@@ -239,7 +244,7 @@ class Balancer:
         instance.close_connections()
 
     # -- the HTTP side -------------------------------------------------------------
-    def handle(self, request):
+    def handle(self, request, own_instance):   # own_instance is self.server; the instances it forwards to are below
         if (request.headers.get("Upgrade") or "").lower() == "websocket":
             return self._tunnel(request)
         safe = request.method in IDEMPOTENT_METHODS or bool(request.headers.get("Idempotency-Key"))
@@ -248,7 +253,8 @@ class Balancer:
         while True:
             instance = self._reserve(request, tried)
             if instance is None:
-                why = "no healthy instance" if not tried else f"tried {', '.join(tried)}; none could answer"
+                why = (f"no healthy {self.instance_noun}" if not tried
+                       else f"tried {', '.join(tried)}; none could answer")
                 if maybe_applied:
                     return Response(502, {"error": f"{why}; an earlier attempt may have been applied",
                                           "outcome": "unknown"})
@@ -315,7 +321,7 @@ class Balancer:
         """Pass a WebSocket upgrade to one instance, then copy bytes both ways until one side closes."""
         instance = self._reserve(request, [])
         if instance is None:
-            return Response(503, {"error": "no healthy game server"})
+            return Response(503, {"error": f"no healthy {self.instance_noun}"})
         try:
             try:
                 upstream = socket.create_connection(instance.address, timeout=self.timeout)

@@ -10,12 +10,14 @@ error, so no client ever sees a traceback. Every server in the lab uses these.
 import json
 import urllib.parse
 
+from ..errors import LabError
+
 __all__ = ["Request", "Response", "HTTPError", "MAX_BODY_BYTES"]
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-class HTTPError(Exception):
+class HTTPError(LabError):
     """Raise from an application to answer with a JSON error and this status."""
 
     def __init__(self, status, message, headers=None):

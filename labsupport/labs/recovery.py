@@ -17,7 +17,8 @@ detection took and what the users noticed. Chapter 06 (claim W4) uses it.
 import time
 from dataclasses import dataclass
 
-from ..engine.tables import Table
+from ..checks import require_int
+from ..engine.tables import ResultTable, Table
 from ..engine.waiting import wait_until
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
@@ -52,8 +53,9 @@ class DetectionRun:
         return self.report.lost_sessions if self.report else 0
 
 
-@dataclass(frozen=True)
-class DetectionResult:
+@dataclass(frozen=True, repr=False)
+class DetectionResult(ResultTable):
+    """Every kill of the experiment; shows itself as the table of what users noticed."""
     kind: str
     runs: tuple
 
@@ -64,33 +66,28 @@ class DetectionResult:
         return Table(["health checks every", "users active", "detected after ms", "requests retried"], rows,
                      title=f"Killing {VICTIM} of a {self.kind} shop")
 
-    def outcomes(self):
-        """What users noticed, per run: the same on every run of the experiment."""
+    def _table_data(self):
         rows = [[f"{r.health_interval_s:g} s", "yes" if r.under_traffic else "no", "yes" if r.detected else "no",
                  r.failed, r.unknown, r.lost_sessions] for r in self.runs]
-        return Table(["health checks every", "users active", "taken out of rotation", "failed actions",
-                      "unknown outcomes", "lost sessions"], rows, title=f"Killing {VICTIM} of a {self.kind} shop")
+        return (f"Killing {VICTIM} of a {self.kind} shop",
+                ["health checks every", "users active", "taken out of rotation", "failed actions",
+                 "unknown outcomes", "lost sessions"], rows)
 
-    def __repr__(self):
-        return self.outcomes().table()
-
-    def _repr_html_(self):
-        return self.outcomes()._repr_html_()
-
-
-def _wait(condition, limit=WAIT_LIMIT_S):
-    return wait_until(condition, timeout=limit, interval=0.002)
+    def outcomes(self):
+        """What users noticed, per run (the same on every run of the experiment), as a ``Table``."""
+        title, headers, rows = self._table_data()
+        return Table(headers, rows, title=title)
 
 
 def _kill_and_watch(shop):
     """Kill the victim; returns (detected, ms until the balancer took it out, requests sent to it meanwhile)."""
-    backend = shop.balancer.instance(VICTIM)
-    sent_before, in_flight = backend.requests, backend.in_flight
+    pooled = shop.balancer.instance(VICTIM)
+    sent_before, in_flight = pooled.requests, pooled.in_flight
     killed_at = time.monotonic()
     shop.kill(VICTIM)
-    detected = _wait(lambda: backend.down_since is not None)
-    ms = (backend.down_since - killed_at) * 1000 if detected else float("nan")
-    return detected, ms, in_flight + backend.requests - sent_before
+    detected = wait_until(lambda: pooled.down_since is not None, timeout=WAIT_LIMIT_S, interval=0.002)
+    ms = (pooled.down_since - killed_at) * 1000 if detected else float("nan")
+    return detected, ms, in_flight + pooled.requests - sent_before
 
 
 def _one_interval(kind, interval, users, seed):
@@ -100,11 +97,12 @@ def _one_interval(kind, interval, users, seed):
         runs.append(DetectionRun(interval, False, detected, ms, retried, None))
         shop.restart(VICTIM)
         shop.start_traffic(users=users, think_ms=5, seed=seed)
-        _wait(lambda: shop.ledger.snapshot()["actions"] >= 5 * users)
+        wait_until(lambda: shop.ledger.snapshot()["actions"] >= 5 * users, timeout=WAIT_LIMIT_S, interval=0.002)
         started = time.perf_counter()
         detected, ms, retried = _kill_and_watch(shop)               # users shopping: requests notice first
         done = shop.ledger.snapshot()["actions"]
-        _wait(lambda: shop.ledger.snapshot()["actions"] >= done + 5 * users)
+        wait_until(lambda: shop.ledger.snapshot()["actions"] >= done + 5 * users, timeout=WAIT_LIMIT_S,
+                   interval=0.002)
         shop.stop_traffic()
         report = Report(users, shop.ledger, time.perf_counter() - started, [f"killed {VICTIM}"])
         runs.append(DetectionRun(interval, True, detected, ms, retried, report))
@@ -115,8 +113,7 @@ def measure_detection(health_intervals=(0.05, 0.2, 0.5), kind="stateless", users
     """For each health-check interval, kill ``shop-2`` once idle and once under traffic; returns a ``DetectionResult``."""
     if not health_intervals or any(not isinstance(h, (int, float)) or h <= 0 for h in health_intervals):
         raise InvalidArgumentError(f"health_intervals must be positive numbers of seconds, not {health_intervals!r}")
-    if isinstance(users, bool) or not isinstance(users, int) or users < 1:
-        raise InvalidArgumentError(f"users must be a whole number >= 1, not {users!r}")
+    require_int("users", users, 1)
     runs = []
     for interval in health_intervals:
         runs += _one_interval(kind, interval, users, seed)

@@ -19,7 +19,8 @@ import random
 import re
 import tempfile
 
-from ..engine.registry import register, unregister
+from ..engine import registry
+from ..engine.lifecycle import Closable
 from ..errors import ClusterClosedError, InvalidArgumentError
 
 __all__ = ["Message", "partition_for", "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "delivery_experiment"]
@@ -56,7 +57,7 @@ def _read_records(path):
     return [json.loads(line) for line in complete.splitlines()]
 
 
-class Broker:
+class Broker(Closable):
     """Topics of partitioned, append-only logs in ``directory``, plus committed offsets.
 
     ``close()`` stops gracefully, ``kill()`` crashes; a new ``Broker`` on the
@@ -70,14 +71,14 @@ class Broker:
         _check_count("partitions", partitions, minimum=1)
         self.directory = pathlib.Path(directory)
         self.default_partitions = partitions
-        self.fsync, self.closed = fsync, False
+        self.fsync = fsync
         self._logs = {}     # (topic, partition) -> [Message]: a cache of the files, rebuilt after a restart
         self._files = {}    # (topic, partition) -> open append handle
         (self.directory / "topics").mkdir(parents=True, exist_ok=True)
         offsets_path = self.directory / "offsets.log"
         self._committed = {(r["group"], r["topic"], r["partition"]): r["offset"] for r in _read_records(offsets_path)}
         self._offsets_file = open(offsets_path, "a", encoding="utf-8")
-        register(self)
+        self._opened()
 
     def produce(self, topic, key, value):
         """Append ``value`` to the partition chosen by ``key``; returns ``(partition, offset)``."""
@@ -134,31 +135,24 @@ class Broker:
         self._check_open()
         return self._committed.get((group, topic, partition), 0)
 
-    def close(self):
-        """Graceful stop: force every log to the disk, then close the files."""
+    def _close(self):
+        """Graceful stop (what ``close()`` runs): force every log to the disk, then close the files."""
         self._shut_down(graceful=True)
 
     def kill(self):
         """Crash: drop the in-memory caches and file handles, as a dying process would."""
-        self._shut_down(graceful=False)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+        if not self.closed:
+            self.closed = True
+            self._shut_down(graceful=False)
+            registry.unregister(self)
 
     def _shut_down(self, graceful):
-        if self.closed:
-            return
-        self.closed = True
         for handle in [*self._files.values(), self._offsets_file]:
             if graceful:
                 handle.flush()
                 os.fsync(handle.fileno())
             handle.close()
         self._files, self._logs, self._committed = {}, {}, {}
-        unregister(self)
 
     def _check_open(self):
         if self.closed:

@@ -18,7 +18,8 @@ import tempfile
 import threading
 import time
 
-from ..engine import registry
+from ..checks import require_number
+from ..engine.lifecycle import Closable
 from ..errors import InvalidArgumentError
 
 __all__ = ["JobQueue", "Worker"]
@@ -27,12 +28,11 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, task TEXT NO
           "worker TEXT, lease_until REAL, attempts INTEGER NOT NULL DEFAULT 0, done_by TEXT, result TEXT)")
 
 
-class JobQueue:
+class JobQueue(Closable):
     """Jobs in a SQLite table: ``submit``, ``claim`` (with a lease), ``complete``, ``jobs``, ``counts``."""
 
     def __init__(self, path=None, lease_s=0.5):
-        if not isinstance(lease_s, (int, float)) or isinstance(lease_s, bool) or lease_s <= 0:
-            raise InvalidArgumentError(f"lease_s must be a number of seconds > 0, not {lease_s!r}")
+        require_number("lease_s", lease_s, 0, allow_minimum=False, unit="seconds")
         self.lease_s = lease_s
         self._tempdir = tempfile.mkdtemp(prefix="lab-jobs-") if path is None else None
         self.path = str(path) if path is not None else os.path.join(self._tempdir, "jobs.sqlite3")
@@ -40,7 +40,7 @@ class JobQueue:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(SCHEMA)
         self._lock = threading.Lock()        # one sqlite3 connection, shared by the workers' threads
-        registry.register(self)
+        self._opened()
 
     def submit(self, task):
         """Add a job described by the text ``task``; returns its id."""
@@ -89,19 +89,12 @@ class JobQueue:
     def worker(self, name, work=None):
         return Worker(self, name, work)
 
-    def close(self):
+    def _close(self):
         with self._lock:
             self._db.close()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"JobQueue({self.counts()})"

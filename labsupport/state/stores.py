@@ -29,15 +29,22 @@ from contextlib import contextmanager
 
 import redis
 
+from ..engine.held_state import Infrastructure
+from ..errors import LabError
+
 __all__ = ["StoreUnavailable", "Store", "MemoryStore", "SQLiteStore", "RedisStore"]
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(LabError, ConnectionError):
     """The store cannot be reached; the caller should fail fast (503), not hang."""
 
 
-class Store:
-    """The shared interface and the two knobs. Subclasses implement the ``_get``-style methods."""
+class Store(Infrastructure):
+    """The shared interface and the two knobs. Subclasses implement the ``_get``-style methods.
+
+    A store is infrastructure: an application holding one holds a handle, not the data
+    (``engine/held_state.py`` leaves it out when it measures what an instance holds).
+    """
 
     kind = "store"
 
