@@ -17,6 +17,19 @@ from .autoscaling import (
                          simulate_autoscaling,
 )
 from .calibration import ClusterSimResult, simulate_cluster
+from .queueing import (
+                         ARRIVALS,
+                         SERVICES,
+                         QueueResult,
+                         arrival_gaps_ms,
+                         erlang_c,
+                         mdc_mean_wait_ms,
+                         mmc_mean_wait_ms,
+                         mmc_wait_percentile_ms,
+                         service_times_ms,
+                         simulate_queue,
+                         theory_mean_wait_ms,
+)
 from .regions import (
                          RegionFailureComparison,
                          RegionFailureResult,
@@ -36,4 +49,6 @@ __all__ = [
     "simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff", "DRAIN_TIMEOUTS",
     "simulate_region_failure", "compare_region_failure", "RegionFailureResult", "RegionFailureComparison",
     "simulate_cluster", "ClusterSimResult",
+    "simulate_queue", "QueueResult", "erlang_c", "mmc_mean_wait_ms", "mmc_wait_percentile_ms", "mdc_mean_wait_ms",
+    "theory_mean_wait_ms", "arrival_gaps_ms", "service_times_ms", "ARRIVALS", "SERVICES",
 ]
