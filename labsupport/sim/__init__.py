@@ -1,13 +1,18 @@
 """Simulations of what one machine cannot show: a day of autoscaling at 1,000
-instances, a rolling deploy that waits for long sessions, a region failure.
+instances, a rolling deploy that waits for long sessions, a region failure,
+and a queue run for a million requests.
 
-The live lab runs a handful of real servers on one machine. These simpy
-models take over where it stops: the same ideas (stateless instances are
+The live lab runs a handful of real servers on one machine. These models
+take over where it stops: the same ideas (stateless instances are
 interchangeable, stateful ones hold sessions) at the scale of a real fleet.
 Each model lives in its own small module, is driven by a ``seed`` and returns
-a result whose ``table()`` is the same on every run. ``simulate_cluster`` is
-the bridge: the lab's own cluster at request level, to compare with a live
-run. Chapters 02 (F4, F5) and 06 (W2, W5, W6) use them.
+a result whose ``table()`` is the same on every run. Most are simpy models;
+``queueing.py`` needs no simpy (one FIFO queue is a heap of "worker free at"
+times) and puts queueing theory's formulas beside what it measures.
+``simulate_cluster`` is the bridge for throughput: the lab's own cluster at
+request level, to compare with a live run; ``hpa.py`` is the scaling rule
+that both the simulated day and the live autoscaler follow. Chapters 02
+(F4, F5) and 06 (W2, W5, W6, W12) use them.
 """
 
 from .autoscaling import (
