@@ -20,6 +20,9 @@ from matplotlib.figure import Figure
 
 from labsupport import InvalidArgumentError, LabError
 from labsupport.sim import (
+    Instances,
+    Percent,
+    ScalingRule,
     compare_autoscaling,
     compare_drain_timeouts,
     compare_region_failure,
@@ -258,3 +261,74 @@ def test_series_are_plain_lists_a_notebook_can_plot(day):
     series = day["stateless"].series
     assert len(series["hour"]) == len(series["instances"]) == 24 * 60
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in series["demand_rps"])
+
+
+# --- the HPA's rule (hpa.py), shared by the simulated day and the live autoscaler ---------------
+
+def _rule(**options):
+    settings = dict(target=0.5, min_instances=1, max_instances=100, scale_down_window_s=300)
+    return ScalingRule(**dict(settings, **options))
+
+
+def test_the_rule_asks_for_load_over_target_rounded_up():
+    rule = _rule()
+    assert rule.propose(load=3.0, ready=4) == 6            # 75 % busy against 50 %: 4 x 1.5
+    assert rule.propose(load=1.4, ready=2) == 3            # 1.4 / 0.5 = 2.8 -> 3
+    assert _rule(target=0.7).propose(load=1.4, ready=1) == 2   # exactly 2, not 3 (float dust ignored)
+
+
+@pytest.mark.parametrize("load, proposal", [(2.1, 4), (1.9, 4), (2.3, 5), (1.7, 4), (1.5, 3)])
+def test_the_tolerance_holds_both_ways(load, proposal):
+    # 4 instances at a 50 % target want a load of 2.0; within 10 % (1.8 .. 2.2) nothing changes
+    assert _rule().propose(load=load, ready=4) == proposal
+
+
+def test_starting_instances_count_as_idle_when_scaling_up():
+    rule = _rule()
+    assert rule.propose(load=3.0, ready=4) == 6
+    assert rule.propose(load=3.0, ready=4, starting=2) == 6     # the 2 already coming are enough
+    assert rule.propose(load=5.0, ready=4, starting=2) == 10    # 5.0 / 0.5: four more on top
+
+
+def test_scale_down_waits_for_the_highest_proposal_of_the_window():
+    rule = _rule(scale_down_window_s=300)
+    assert rule.decide(0, load=5.0, ready=10) == 10
+    assert rule.decide(15, load=1.0, ready=10) == 10            # quiet, but 10 was wanted 15 s ago
+    assert rule.decide(290, load=1.0, ready=10) == 10
+    assert rule.decide(315, load=1.0, ready=10) == 2            # the busy proposal has left the window
+
+
+def test_scale_up_is_limited_to_double_or_four_more_per_period():
+    rule = _rule()
+    assert rule.decide(0, load=50.0, ready=2) == 6              # max(2 x 2, 2 + 4)
+    assert rule.decide(5, load=50.0, ready=6) == 6              # the same 15 s period: no more yet
+    assert rule.decide(15, load=50.0, ready=6) == 12            # next period: double again
+    assert rule.decide(30, load=50.0, ready=12) == 24
+
+
+def test_custom_policies_and_bounds_apply():
+    slow = _rule(scale_up=(Instances(1, 60),), scale_down=(Percent(50, 60),), scale_down_window_s=0,
+                 max_instances=8, min_instances=2)
+    assert slow.decide(0, load=50.0, ready=4) == 5
+    assert slow.decide(30, load=50.0, ready=5) == 5
+    assert slow.decide(61, load=50.0, ready=5) == 6             # one more per minute
+    assert slow.decide(130, load=0.1, ready=6) == 3             # at most half of the 6 of a minute ago
+    assert slow.decide(200, load=0.1, ready=3) == 2             # half of 3, but never below min_instances
+    assert _rule(max_instances=8).decide(0, load=50.0, ready=4) == 8
+
+
+def test_the_simulated_day_holds_capacity_for_the_scale_down_window():
+    def first_drop_after_peak(window_s):
+        counts = simulate_autoscaling("stateless", SMALL_PEAK, 7, scale_down_window_s=window_s).series["instances"]
+        peak = counts.index(max(counts))
+        return next(m for m in range(peak + 1, len(counts)) if counts[m] < counts[m - 1]) - peak
+
+    drops = [first_drop_after_peak(window_s) for window_s in (0, 300, 600)]
+    assert drops == sorted(drops) and drops[0] < drops[1] < drops[2]       # minutes after the rush's peak
+
+
+@pytest.mark.parametrize("options", [dict(target=0), dict(target=1.5), dict(min_instances=0),
+                                     dict(min_instances=5, max_instances=2), dict(tolerance=-0.1)])
+def test_the_rule_refuses_bad_settings(options):
+    with pytest.raises(InvalidArgumentError):
+        _rule(**options)

@@ -22,6 +22,8 @@ from .autoscaling import (
                          simulate_autoscaling,
 )
 from .calibration import ClusterSimResult, simulate_cluster
+from .figures import CARD, INK, OKABE_ITO, new_axes, on_card
+from .hpa import Instances, Percent, ScalingRule
 from .queueing import (
                          ARRIVALS,
                          SERVICES,
@@ -54,6 +56,7 @@ __all__ = [
     "simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff", "DRAIN_TIMEOUTS",
     "simulate_region_failure", "compare_region_failure", "RegionFailureResult", "RegionFailureComparison",
     "simulate_cluster", "ClusterSimResult",
+    "ScalingRule", "Percent", "Instances", "OKABE_ITO", "CARD", "INK", "on_card", "new_axes",
     "simulate_queue", "QueueResult", "erlang_c", "mmc_mean_wait_ms", "mmc_wait_percentile_ms", "mdc_mean_wait_ms",
     "theory_mean_wait_ms", "arrival_gaps_ms", "service_times_ms", "ARRIVALS", "SERVICES",
 ]

@@ -31,7 +31,7 @@ class StatelessTier:
     Both tiers offer the autoscaler the same methods: ``end_sessions`` and
     ``start_sessions`` (users come and go), ``demand_rps`` and
     ``over_capacity_rps`` (what it measures), ``instance_ready`` and
-    ``remove`` (what it changes), and ``finish_drains`` (called every minute).
+    ``remove`` (what it changes), and ``finish_drains`` (called at every autoscaler decision).
     """
 
     def __init__(self, instances, sessions):
@@ -58,7 +58,7 @@ class StatelessTier:
         self.serving_count -= count         # nothing lives on an instance, nothing is lost
 
     def finish_drains(self, now):
-        """Stateless instances drain in-flight requests in well under a minute."""
+        """Stateless instances drain their in-flight requests in well under a decision period."""
 
 
 class _Pinned:
