@@ -19,7 +19,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from labsupport import InvalidArgumentError, LabError
+from labsupport.sim import regions as regions_model
 from labsupport.sim import (
+    REPLICATIONS,
     Instances,
     Percent,
     ScalingRule,
@@ -50,8 +52,9 @@ def deploys():
 
 @pytest.fixture(scope="module")
 def regions():
-    stateless, memory_only, replica = compare_region_failure(regions=3, replication_lag_s=5, seed=7).results
-    return {"stateless": stateless, "memory_only": memory_only, "replica": replica}
+    """Both tiers with no replication, an async replica 5 s behind, and sync replication."""
+    comparison = compare_region_failure(regions=3, replication_lag_s=5, seed=7)
+    return {(r.tier, r.replication): r for r in comparison.results}
 
 
 # --- seeds --------------------------------------------------------------------------------------
@@ -169,22 +172,48 @@ def test_deploy_records_every_instance_moving_to_v2():
 
 # --- regions (W6) -------------------------------------------------------------------------------
 
-def test_region_failure_costs_a_stateless_tier_no_sessions(regions):
-    assert regions["stateless"].sessions_lost == 0
-    assert regions["stateless"].writes_lost == 0
+@pytest.mark.parametrize("replication", REPLICATIONS)
+def test_the_replication_not_the_tier_decides_what_is_lost(regions, replication):
+    stateless, stateful = regions["stateless", replication], regions["stateful", replication]
+    assert (stateless.writes_lost, stateless.sessions_lost, stateless.rpo_s) == \
+        (stateful.writes_lost, stateful.sessions_lost, stateful.rpo_s)
 
 
-def test_region_failure_loses_the_failed_regions_sessions_when_they_live_in_memory(regions):
+def test_without_replication_the_failed_regions_sessions_are_gone_for_both_tiers(regions):
     per_region = 10 * 100 * 0.6 / 0.2       # instances x rps each x utilisation / rps per session
-    assert regions["memory_only"].sessions_lost == pytest.approx(per_region, rel=0.1)
+    for tier in ("stateless", "stateful"):
+        assert regions[tier, "none"].sessions_lost == pytest.approx(per_region, rel=0.1)
+        assert math.isinf(regions[tier, "none"].rpo_s)
 
 
-def test_async_replica_keeps_sessions_but_loses_the_lag_window(regions):
-    replica = regions["replica"]
-    assert replica.sessions_lost == 0
-    assert 0 < replica.writes_lost < regions["memory_only"].writes_lost
-    assert replica.failover_s > regions["stateless"].failover_s
-    assert replica.requests_failed > regions["stateless"].requests_failed
+def test_an_async_replica_loses_the_lag_window_and_sync_loses_nothing(regions):
+    replica, synchronous = regions["stateless", "async"], regions["stateless", "sync"]
+    assert replica.rpo_s == 5 and replica.sessions_lost == 0
+    assert 0 < replica.writes_lost < regions["stateless", "none"].writes_lost
+    assert synchronous.rpo_s == 0 and synchronous.writes_lost == 0 and synchronous.sessions_lost == 0
+
+
+def test_sync_replication_charges_every_write_a_cross_region_round_trip(regions):
+    for tier in ("stateless", "stateful"):
+        assert regions[tier, "sync"].write_ms - regions[tier, "async"].write_ms == regions_model.CROSS_REGION_RTT_MS
+        assert regions[tier, "async"].write_ms == regions[tier, "none"].write_ms == regions_model.LOCAL_WRITE_MS
+
+
+def test_recovery_time_is_detection_then_promotion_for_a_stateless_tier(regions):
+    assert regions["stateless", "none"].rto_s == pytest.approx(regions_model.DETECT_S, abs=2)
+    promoted = regions_model.DETECT_S + regions_model.PROMOTE_S
+    assert regions["stateless", "async"].rto_s == pytest.approx(promoted, abs=2)
+    assert regions["stateless", "sync"].rto_s == pytest.approx(promoted, abs=2)
+
+
+def test_a_stateful_tier_pins_the_failed_users_to_the_replica_region_and_overloads_it(regions):
+    stateless, stateful = regions["stateless", "async"], regions["stateful", "async"]
+    assert stateless.peak_survivor_utilisation < 1 < stateful.peak_survivor_utilisation
+    assert stateful.rto_s > 5 * stateless.rto_s
+    assert stateful.requests_failed > 2 * stateless.requests_failed
+    load = stateful.series
+    after = [i for i, t in enumerate(load["time_s"]) if t > 1800 + 120]
+    assert max(load["us-east_load_pct"][i] for i in after) > 100 > max(load["ap-south_load_pct"][i] for i in after)
 
 
 def test_failover_needs_spare_capacity_in_the_surviving_regions():
@@ -192,6 +221,17 @@ def test_failover_needs_spare_capacity_in_the_surviving_regions():
     two = simulate_region_failure("stateless", regions=2, seed=7)
     assert three.peak_survivor_utilisation < 1 < two.peak_survivor_utilisation
     assert two.requests_failed > 5 * three.requests_failed
+    assert two.rto_s is None                  # one region cannot carry both: service never fully back
+
+
+def test_the_region_plot_shares_its_axes_and_marks_the_failure(regions):
+    comparison = compare_region_failure(seed=7)
+    figure = Figure()
+    axes = figure.subplots(1, 2, sharex=True, sharey=True)
+    assert comparison.plot("async", axes) is axes
+    assert axes[0].get_shared_y_axes().joined(axes[0], axes[1])
+    assert axes[0].get_title() != axes[1].get_title()
+    assert any("service back" in text.get_text() for ax in axes for text in ax.texts)
 
 
 # --- calibration against the live lab -----------------------------------------------------------

@@ -38,6 +38,8 @@ from .queueing import (
                          theory_mean_wait_ms,
 )
 from .regions import (
+                         REGION_NAMES,
+                         REPLICATIONS,
                          RegionFailureComparison,
                          RegionFailureResult,
                          compare_region_failure,
@@ -55,6 +57,7 @@ __all__ = [
     "simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison",
     "simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff", "DRAIN_TIMEOUTS",
     "simulate_region_failure", "compare_region_failure", "RegionFailureResult", "RegionFailureComparison",
+    "REGION_NAMES", "REPLICATIONS",
     "simulate_cluster", "ClusterSimResult",
     "ScalingRule", "Percent", "Instances", "OKABE_ITO", "CARD", "INK", "on_card", "new_axes",
     "simulate_queue", "QueueResult", "erlang_c", "mmc_mean_wait_ms", "mmc_wait_percentile_ms", "mdc_mean_wait_ms",
