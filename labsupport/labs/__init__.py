@@ -11,9 +11,13 @@
 """
 
 from .balancing import (
+                           PARETO_SHAPE,
                            POLICIES_COMPARED,
                            BalancingResult,
+                           Placement,
+                           bounded_load_placement,
                            compare_balancing,
+                           hashing_imbalance,
                            keys_moved,
                            user_activity,
 )
@@ -97,7 +101,8 @@ __all__ = [
     "RetryingClient", "InFlightOutcome", "kill_mid_request", "wait_until_idle",
     "RequestTrace", "trace_request",
     "create_and_destroy", "DisposabilityResult", "compare_balancing", "BalancingResult", "keys_moved",
-    "user_activity", "POLICIES_COMPARED", "measure_detection", "DetectionRun", "DetectionResult",
+    "user_activity", "POLICIES_COMPARED", "PARETO_SHAPE", "hashing_imbalance", "bounded_load_placement", "Placement",
+    "measure_detection", "DetectionRun", "DetectionResult",
     "measure_hockey_stick", "HockeyStick", "LivePoint", "StopwatchInstance", "WorkerApp", "UTILISATIONS",
     "deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES",
     "compare_with_model", "CalibrationResult",
