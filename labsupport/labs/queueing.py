@@ -36,7 +36,7 @@ from ..checks import require_int, require_number, require_seed
 from ..engine.instance import Instance, Response
 from ..engine.tables import ResultTable
 from ..errors import InvalidArgumentError
-from ..sim import arrival_gaps_ms, mdc_mean_wait_ms, simulate_queue
+from ..sim import OKABE_ITO, arrival_gaps_ms, mdc_mean_wait_ms, new_axes, on_card, simulate_queue
 
 __all__ = ["measure_hockey_stick", "HockeyStick", "LivePoint", "StopwatchInstance", "WorkerApp",
            "UTILISATIONS"]
@@ -75,10 +75,12 @@ class StopwatchInstance(Instance):
         return super().serve(request)
 
 
-def _sender(address, work, failures):
+def _sender(address, work, failures, ready):
     """One client connection: send each request the dispatcher hands over, until it hands over None."""
     conn = http.client.HTTPConnection(*address, timeout=10)
     try:
+        conn.connect()                             # connected before the clock starts: no set-up in the waits
+        ready.wait()
         while work.get() is not None:
             try:
                 conn.request("GET", "/work")
@@ -96,11 +98,13 @@ def _sender(address, work, failures):
 def _open_loop(address, gaps_ms):
     """Send one request per gap, each at its own moment, whatever the earlier ones are doing."""
     work, failures = queue.Queue(), []
-    senders = [threading.Thread(target=_sender, args=(address, work, failures), daemon=True,
+    ready = threading.Barrier(SENDERS + 1)
+    senders = [threading.Thread(target=_sender, args=(address, work, failures, ready), daemon=True,
                                 name="hockey-stick-sender") for _ in range(SENDERS)]
     for thread in senders:
         thread.start()
     try:
+        ready.wait()                               # every connection open (and its server thread started)
         due = time.perf_counter()
         for gap in gaps_ms:
             due += gap / 1000
@@ -193,25 +197,29 @@ class HockeyStick(ResultTable):
         return title, self.HEADERS, rows
 
     def plot(self, axes=None):
-        """Mean wait (three curves) and p99 wait (live and simulated) against utilisation; returns the two Axes."""
+        """Mean wait (live, simulated, formula) and p99 wait (live, simulated) against utilisation; returns the two Axes."""
         if axes is None:
-            import matplotlib.pyplot as plt
-            axes = plt.subplots(1, 2, figsize=(10, 3.6))[1]
+            axes = new_axes(1, 2, figsize=(11, 3.8), sharex=True)
         mean_ax, p99_ax = axes
         busy = [100 * u for u in self.utilisations]
-        fine = [u / 100 for u in range(20, 97)]
-        mean_ax.plot([100 * u for u in fine], [self.formula_ms(u) for u in fine], color="#000000",
-                     linestyle="--", label="formula (M/D/c, long run)")
-        for ax, pick in ((mean_ax, "mean"), (p99_ax, "p99")):
-            live = [p.mean_wait_ms if pick == "mean" else p.wait_ms(99) for p in self.live]
-            sim = [s.mean_wait_ms if pick == "mean" else s.p99_wait_ms for s in self.simulated]
-            ax.plot(busy, sim, color="#0072B2", marker="s", linestyle="-", label="simulated, same arrivals")
-            ax.plot(busy, live, color="#D55E00", marker="o", linestyle=":", label="live instance")
+        fine = [u / 100 for u in range(20, round(100 * max(self.utilisations)) + 1)]
+        mean_ax.plot([100 * u for u in fine], [self.formula_ms(u) for u in fine], color=OKABE_ITO["black"],
+                     linestyle="--", linewidth=1.5, label="formula (M/D/c, long run)")
+        panels = ((mean_ax, "mean", lambda p: p.mean_wait_ms, lambda s: s.mean_wait_ms),
+                  (p99_ax, "p99", lambda p: p.wait_ms(99), lambda s: s.p99_wait_ms))
+        for ax, what, live, simulated in panels:
+            ax.plot(busy, [simulated(s) for s in self.simulated], color=OKABE_ITO["blue"], marker="s",
+                    linewidth=2, label="simulated, same arrivals")
+            ax.plot(busy, [live(p) for p in self.live], color=OKABE_ITO["vermillion"], marker="o", linestyle=":",
+                    linewidth=2, label="live instance")
+            ax.axvspan(60, 70, color=OKABE_ITO["green"], alpha=0.15)
             ax.set_xlabel("utilisation (% of worker time busy)")
-            ax.set_ylabel(f"{pick} wait in the queue (ms)")
-            ax.legend()
+            ax.set_ylabel(f"{what} wait in the queue (ms)")
+            ax.legend(loc="upper left", fontsize="small")
+        mean_ax.text(65, mean_ax.get_ylim()[1] * 0.5, "autoscaling\ntargets", ha="center", fontsize="small")
         mean_ax.set_title("Mean wait: flat, then a hockey stick")
-        p99_ax.set_title("p99 wait: the slowest 1 % of requests")
+        p99_ax.set_title("p99 wait (no closed formula for fixed service)")
+        on_card(mean_ax.figure)
         return axes
 
 
