@@ -158,11 +158,13 @@ def test_misuse_raises_a_lab_error_naming_the_argument(call, named):
 # --- live: one real instance ---------------------------------------------------------------------------
 
 def test_a_request_behind_a_busy_worker_waits_until_that_worker_is_free():
-    app = live_queueing.WorkerApp(service_ms=60)
+    app = live_queueing.WorkerApp(service_ms=200)
     with live_queueing.StopwatchInstance(lambda: app, name="queue-1", workers=1) as instance:
         assert live_queueing._open_loop(instance.address, [0.0, 0.0]) == []     # two at once, no failures
-    first, second = sorted(app.waits_ms)
-    assert first < 30 <= 50 <= second             # the second is admitted only after the first's 60 ms of work
+    (first_in, first_admitted), (second_in, second_admitted) = sorted(app.moments, key=lambda m: m[1])
+    assert second_admitted - first_admitted >= 0.199     # one worker: the second waits for the first's 200 ms
+    assert second_in < first_admitted + 0.2               # it arrived while the first was being served...
+    assert max(app.waits_ms) == (second_admitted - second_in) * 1000 > 0     # ...so its wait is that gap
 
 
 def test_live_waits_explode_near_full_load_and_leave_nothing_behind():

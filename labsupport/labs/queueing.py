@@ -51,6 +51,7 @@ class WorkerApp:
     def __init__(self, service_ms):
         self.service_s = service_ms / 1000
         self.waits_ms = []           # per request: from arrival at the instance to admission by a worker
+        self.moments = []            # per request: (arrived, admitted), perf_counter seconds
         self.busy_s = 0.0            # worker time spent on requests
         self.first_arrival = self.last_arrival = None
         self._lock = threading.Lock()
@@ -61,6 +62,7 @@ class WorkerApp:
         done = time.perf_counter()
         with self._lock:
             self.waits_ms.append((admitted - request.arrived_at) * 1000)
+            self.moments.append((request.arrived_at, admitted))
             self.busy_s += done - admitted
             self.first_arrival = min(self.first_arrival or request.arrived_at, request.arrived_at)
             self.last_arrival = max(self.last_arrival or request.arrived_at, request.arrived_at)
