@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from labsupport import InvalidArgumentError, LabError
 from labsupport.sim import regions as regions_model
 from labsupport.sim import (
+    CARD,
     REPLICATIONS,
     Instances,
     Percent,
@@ -28,6 +29,7 @@ from labsupport.sim import (
     compare_autoscaling,
     compare_drain_timeouts,
     compare_region_failure,
+    folded,
     scaling_tiers,
     simulate_autoscaling,
     simulate_cluster,
@@ -372,3 +374,19 @@ def test_the_simulated_day_holds_capacity_for_the_scale_down_window():
 def test_the_rule_refuses_bad_settings(options):
     with pytest.raises(InvalidArgumentError):
         _rule(**options)
+
+
+def test_a_folded_result_shows_a_summary_in_html_and_the_whole_table_as_text(day):
+    shown = folded(day["drain"], "one day, click to unfold")
+    assert repr(shown) == day["drain"].table()
+    page = shown._repr_html_()
+    assert page.startswith("<details><summary>one day, click to unfold</summary><table>")
+    assert folded("plain text", "a note")._repr_html_().endswith("<pre>&#x27;plain text&#x27;</pre></details>")
+
+
+def test_figures_use_the_card_without_touching_rcparams(day):
+    before = dict(matplotlib.rcParams)
+    figure = Figure()
+    day["stateless"].plot(figure.subplots())
+    assert figure.get_facecolor()[:3] == matplotlib.colors.to_rgb(CARD)
+    assert dict(matplotlib.rcParams) == before

@@ -22,7 +22,7 @@ from .autoscaling import (
                          simulate_autoscaling,
 )
 from .calibration import ClusterSimResult, simulate_cluster
-from .figures import CARD, INK, OKABE_ITO, new_axes, on_card
+from .figures import CARD, INK, OKABE_ITO, Folded, folded, new_axes, on_card
 from .hpa import Instances, Percent, ScalingRule
 from .queueing import (
                          ARRIVALS,
@@ -59,7 +59,7 @@ __all__ = [
     "simulate_region_failure", "compare_region_failure", "RegionFailureResult", "RegionFailureComparison",
     "REGION_NAMES", "REPLICATIONS",
     "simulate_cluster", "ClusterSimResult",
-    "ScalingRule", "Percent", "Instances", "OKABE_ITO", "CARD", "INK", "on_card", "new_axes",
+    "ScalingRule", "Percent", "Instances", "OKABE_ITO", "CARD", "INK", "on_card", "new_axes", "folded", "Folded",
     "simulate_queue", "QueueResult", "erlang_c", "mmc_mean_wait_ms", "mmc_wait_percentile_ms", "mdc_mean_wait_ms",
     "theory_mean_wait_ms", "arrival_gaps_ms", "service_times_ms", "ARRIVALS", "SERVICES",
 ]

@@ -1,4 +1,5 @@
-"""How the course draws its figures: colours everyone can tell apart, on a card that reads in any theme.
+"""How chapter 06 shows results: figures in colours everyone can tell apart, on a card that reads in any
+theme, and long tables folded away until the learner opens them.
 
 Colours come from the Okabe-Ito palette (M. Okabe and K. Ito, "Color
 Universal Design", 2008), chosen to stay distinct for the common kinds of
@@ -8,10 +9,16 @@ colour is never the only cue. A figure is drawn on its own light *card*
 text that is readable on both JupyterLab's white and its near-black
 background, and no grey is (it reaches 4.5:1 contrast on one or the other,
 not both). Helpers style the figure they are given and never touch
-matplotlib's global settings. Used by the plots of chapter 06.
+matplotlib's global settings.
+
+``folded(result, summary)`` shows a long table as a one-line summary the
+learner clicks to unfold (HTML ``<details>``) while its text, which nbval
+compares, stays the whole table. Used by chapter 06.
 """
 
-__all__ = ["OKABE_ITO", "CARD", "INK", "on_card", "new_axes"]
+import html
+
+__all__ = ["OKABE_ITO", "CARD", "INK", "on_card", "new_axes", "folded", "Folded"]
 
 OKABE_ITO = {
     "black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "#009E73",
@@ -45,3 +52,23 @@ def new_axes(rows=1, cols=1, figsize=(8, 3.5), **options):
     """A new pyplot figure with ``rows x cols`` axes (``plt.subplots``); returns the axes."""
     import matplotlib.pyplot as plt
     return plt.subplots(rows, cols, figsize=figsize, **options)[1]
+
+
+class Folded:
+    """A result shown folded: ``summary`` until clicked; its text form (``repr``) is the full result."""
+
+    def __init__(self, result, summary):
+        self.result, self.summary = result, summary
+
+    def __repr__(self):
+        return repr(self.result)
+
+    def _repr_html_(self):
+        inner = getattr(self.result, "_repr_html_", None)
+        body = inner() if inner else f"<pre>{html.escape(repr(self.result))}</pre>"
+        return f"<details><summary>{html.escape(self.summary)}</summary>{body}</details>"
+
+
+def folded(result, summary):
+    """``result`` folded behind a one-line ``summary`` (click to unfold in JupyterLab)."""
+    return Folded(result, summary)
