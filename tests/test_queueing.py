@@ -160,7 +160,8 @@ def test_misuse_raises_a_lab_error_naming_the_argument(call, named):
 def test_a_request_behind_a_busy_worker_waits_until_that_worker_is_free():
     app = live_queueing.WorkerApp(service_ms=200)
     with live_queueing.StopwatchInstance(lambda: app, name="queue-1", workers=1) as instance:
-        assert live_queueing._open_loop(instance.address, [0.0, 0.0]) == []     # two at once, no failures
+        failures, _ = live_queueing._open_loop(instance.address, [0.0, 0.0])     # two at once
+    assert failures == []
     (first_in, first_admitted), (second_in, second_admitted) = sorted(app.moments, key=lambda m: m[1])
     assert second_admitted - first_admitted >= 0.199     # one worker: the second waits for the first's 200 ms
     assert second_in < first_admitted + 0.2               # it arrived while the first was being served...
@@ -175,4 +176,5 @@ def test_live_waits_explode_near_full_load_and_leave_nothing_behind():
     for curve in ("live", "simulated", "formula"):
         assert stick.growth(curve, high=0.95, low=0.5) > 5, curve
     assert "formula mean ms" in stick.table()
+    assert all(1 <= point.tries <= 3 for point in stick.live)
     assert not [t for t in lab_threads() if t.name.startswith(("hockey-stick", "queue-1"))]

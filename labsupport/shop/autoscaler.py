@@ -144,7 +144,7 @@ class Autoscaler:
                 transform=ax.get_yaxis_transform())
         lines = ax.get_legend_handles_labels()
         more = right.get_legend_handles_labels()
-        ax.legend(lines[0] + more[0], lines[1] + more[1], loc="center right", fontsize="small")
+        ax.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", bbox_to_anchor=(0.0, 0.9), fontsize="small")
         on_card(ax.figure)
         right.tick_params(colors=INK)
         right.yaxis.label.set_color(INK)
