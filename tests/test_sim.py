@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 from labsupport import InvalidArgumentError, LabError
 from labsupport.sim import regions as regions_model
+from labsupport.sim import replication as replication_model
 from labsupport.sim import (
     CARD,
     REPLICATIONS,
@@ -197,13 +198,13 @@ def test_an_async_replica_loses_the_lag_window_and_sync_loses_nothing(regions):
 
 def test_sync_replication_charges_every_write_a_cross_region_round_trip(regions):
     for tier in ("stateless", "stateful"):
-        assert regions[tier, "sync"].write_ms - regions[tier, "async"].write_ms == regions_model.CROSS_REGION_RTT_MS
-        assert regions[tier, "async"].write_ms == regions[tier, "none"].write_ms == regions_model.LOCAL_WRITE_MS
+        assert regions[tier, "sync"].write_ms - regions[tier, "async"].write_ms == replication_model.CROSS_REGION_RTT_MS
+        assert regions[tier, "async"].write_ms == regions[tier, "none"].write_ms == replication_model.LOCAL_WRITE_MS
 
 
 def test_recovery_time_is_detection_then_promotion_for_a_stateless_tier(regions):
     assert regions["stateless", "none"].rto_s == pytest.approx(regions_model.DETECT_S, abs=2)
-    promoted = regions_model.DETECT_S + regions_model.PROMOTE_S
+    promoted = regions_model.DETECT_S + replication_model.PROMOTE_S
     assert regions["stateless", "async"].rto_s == pytest.approx(promoted, abs=2)
     assert regions["stateless", "sync"].rto_s == pytest.approx(promoted, abs=2)
 

@@ -7,8 +7,11 @@ take over where it stops: the same ideas (stateless instances are
 interchangeable, stateful ones hold sessions) at the scale of a real fleet.
 Each model lives in its own small module, is driven by a ``seed`` and returns
 a result whose ``table()`` is the same on every run. Most are simpy models;
-``queueing.py`` needs no simpy (one FIFO queue is a heap of "worker free at"
-times) and puts queueing theory's formulas beside what it measures.
+``queueing.py`` needs no simpy (one FIFO queue is a heap of "worker free
+at" times) and puts queueing theory's formulas beside what it measures.
+``replication.py`` says what each way of copying state to another region
+loses and costs; ``day_traffic.py`` is the day of users the autoscaling
+model serves.
 ``simulate_cluster`` is the bridge for throughput: the lab's own cluster at
 request level, to compare with a live run; ``hpa.py`` is the scaling rule
 that both the simulated day and the live autoscaler follow. Chapters 02
@@ -45,6 +48,7 @@ from .regions import (
                          compare_region_failure,
                          simulate_region_failure,
 )
+from .replication import AsyncReplica, Loss, NoReplica, SyncReplica, make_replication
 from .rolling_deploy import (
                          DRAIN_TIMEOUTS,
                          DeployResult,
@@ -57,7 +61,7 @@ __all__ = [
     "simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison",
     "simulate_rolling_deploy", "compare_drain_timeouts", "DeployResult", "DrainTradeoff", "DRAIN_TIMEOUTS",
     "simulate_region_failure", "compare_region_failure", "RegionFailureResult", "RegionFailureComparison",
-    "REGION_NAMES", "REPLICATIONS",
+    "REGION_NAMES", "REPLICATIONS", "NoReplica", "AsyncReplica", "SyncReplica", "Loss", "make_replication",
     "simulate_cluster", "ClusterSimResult",
     "ScalingRule", "Percent", "Instances", "OKABE_ITO", "CARD", "INK", "on_card", "new_axes", "folded", "Folded",
     "simulate_queue", "QueueResult", "erlang_c", "mmc_mean_wait_ms", "mmc_wait_percentile_ms", "mdc_mean_wait_ms",

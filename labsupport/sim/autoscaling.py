@@ -19,9 +19,9 @@ on a request-rate metric would use; unlike CPU, that metric does not stop
 at 100 % when instances are overloaded, so the autoscaler sees the whole rush.
 A new instance serves two minutes after launch and counts as idle until then.
 
-Simplifications: traffic moves in one-minute steps and sessions are
-counted, not simulated one by one (fractional counts are fine at this
-scale); the two tiers, and what adding or removing an instance means for
+The day's users come from ``day_traffic.py``. Simplifications: traffic
+moves in one-minute steps and sessions are counted, not simulated one by
+one (fractional counts are fine at this scale); the two tiers, and what adding or removing an instance means for
 each, are in ``scaling_tiers.py``. Requests an instance cannot serve within
 a minute are counted as "over capacity" (they would queue past any sensible
 timeout); the model has no queue, so it says nothing about how long the
@@ -38,6 +38,7 @@ import simpy
 
 from ..checks import require_choice, require_int, require_number, require_seed
 from ..engine.tables import ResultTable, format_duration
+from .day_traffic import DAY_MINUTES, SESSION_MINUTES, SPIKE_MINUTES, day_of_arrivals
 from .figures import INK, OKABE_ITO, new_axes, on_card
 from .hpa import ScalingRule
 from .scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTier
@@ -45,46 +46,17 @@ from .scaling_tiers import CAPACITY_RPS, SESSION_RPS, StatefulTier, StatelessTie
 __all__ = ["simulate_autoscaling", "compare_autoscaling", "AutoscalingResult", "AutoscalingComparison"]
 
 STEP_S = 60                  # one step of the model is one minute
-DAY_MINUTES = 24 * 60
-SESSION_MINUTES = 30         # mean session length (exponential)
 TARGET_UTILISATION = 0.7     # the autoscaler aims for 70 % busy (within the HPA's 10 % tolerance)
 SYNC_S = 15                  # it decides every 15 s (the HPA's default sync period)
 START_DELAY_S = 120          # a new instance serves two minutes after launch
 SCALE_DOWN_WINDOW_S = 300    # scale down to the highest proposal of the last 5 minutes (HPA default)
 MIN_INSTANCES = 2
-NIGHT_LEVEL = 0.25           # traffic at 02:00 relative to the 14:00 peak
-PEAK_HOUR = 14
-NOISE = 0.03                 # minute-to-minute wobble of new sessions
-SPIKE_HOURS = (8, 20)        # a flash crowd arrives at a seeded time in this window
-SPIKE_SIZE = (0.8, 1.2)      # ...adding this fraction of the current users
-SPIKE_MINUTES = 2            # ...within two minutes
 LINE_STYLES = (                                   # stateless, stateful with drain, stateful without
     {"color": OKABE_ITO["sky"], "linewidth": 6, "alpha": 0.6, "marker": "o", "markersize": 7},
     {"color": OKABE_ITO["orange"], "linewidth": 2, "linestyle": "-.", "marker": "s", "markersize": 5},
     {"color": OKABE_ITO["vermillion"], "linewidth": 1.6, "linestyle": "--", "marker": "x", "markersize": 6},
     {"color": OKABE_ITO["purple"], "linewidth": 1.6, "linestyle": ":", "marker": "^", "markersize": 5},
 )
-
-
-def _users_wanted(hour, peak_sessions):
-    """Concurrent sessions the day's curve asks for at ``hour`` (cosine, peak at PEAK_HOUR)."""
-    wave = (1 + math.cos(2 * math.pi * (hour - PEAK_HOUR) / 24)) / 2
-    return peak_sessions * (NIGHT_LEVEL + (1 - NIGHT_LEVEL) * wave)
-
-
-def _day_of_arrivals(peak_sessions, rng):
-    """New sessions per minute for one day, the spike's minute, and the sessions at midnight."""
-    keep = math.exp(-1 / SESSION_MINUTES)
-    wanted = [_users_wanted(m / 60, peak_sessions) for m in range(DAY_MINUTES + 1)]
-    spike_minute = rng.randrange(SPIKE_HOURS[0] * 60, SPIKE_HOURS[1] * 60)
-    spike_size = rng.uniform(*SPIKE_SIZE)
-    arrivals = []
-    for m in range(DAY_MINUTES):
-        new = max(0.0, wanted[m + 1] - wanted[m] * keep) * (1 + NOISE * rng.gauss(0, 1))
-        if spike_minute <= m < spike_minute + SPIKE_MINUTES:
-            new += spike_size * wanted[spike_minute] / SPIKE_MINUTES
-        arrivals.append(max(0.0, new))
-    return arrivals, spike_minute, wanted[0]
 
 
 @dataclass(frozen=True, repr=False)
@@ -273,7 +245,7 @@ def simulate_autoscaling(tier="stateless", peak_instances=1000, seed=7, scale_do
     require_number("scale_down_window_s", scale_down_window_s)
     rng = random.Random(seed)
     peak_sessions = peak_instances * CAPACITY_RPS * TARGET_UTILISATION / SESSION_RPS
-    arrivals, spike_minute, first_sessions = _day_of_arrivals(peak_sessions, rng)
+    arrivals, spike_minute, first_sessions = day_of_arrivals(peak_sessions, rng)
     first = max(MIN_INSTANCES, math.ceil(first_sessions * SESSION_RPS / (CAPACITY_RPS * TARGET_UTILISATION)))
     if tier == "stateless":
         model = StatelessTier(first, first_sessions)

@@ -3,17 +3,17 @@
 Users are served by the nearest of two or three regions. At ``fail_at_s``
 one region disappears, and global routing needs ``DETECT_S`` to notice.
 Both tiers get the same choice of how their users' state is copied to
-another region (``replication``):
+another region (``replication``, see ``replication.py``):
 
 * ``"none"``: the state lives only in the failed region (a stateful tier's
   memory, or a stateless tier's store in that region). It is gone; the
   region's users start again, empty, once routing has moved them.
 * ``"async"``: a replica ``replication_lag_s`` behind. The writes of those
   last seconds are lost (the RPO, recovery point objective), and the
-  replica must be promoted (``PROMOTE_S``) before it serves.
+  replica must be promoted before it serves.
 * ``"sync"``: every write waits until the other region has it, so nothing
-  is lost (RPO 0), but every write pays a cross-region round trip
-  (``CROSS_REGION_RTT_MS``). Promotion is still needed.
+  is lost (RPO 0), but every write pays a cross-region round trip.
+  Promotion is still needed.
 
 So the data lost is the replication's doing, not the tier's. What the tier
 decides is *who can take over*. Any instance of a stateless tier serves any
@@ -41,21 +41,19 @@ import simpy
 from ..checks import require_choice, require_int, require_number, require_seed
 from ..engine.tables import ResultTable, format_duration
 from .figures import INK, OKABE_ITO, new_axes, on_card
+from .replication import REPLICATIONS, Loss, make_replication
 
 __all__ = ["simulate_region_failure", "compare_region_failure", "RegionFailureResult",
            "RegionFailureComparison", "REGION_NAMES", "REPLICATIONS"]
 
 REGION_NAMES = ("eu-west", "us-east", "ap-south")
-REPLICATIONS = ("none", "async", "sync")
+ANYONE_SERVES = {"stateless": True, "stateful": False}     # can any instance serve any user?
 STEP_S = 1
 INSTANCE_RPS = 100          # requests/s one instance serves
 SESSION_RPS = 0.2           # each session sends a request every 5 s
 WRITE_SHARE = 0.25          # a quarter of requests change the session's state
 SESSION_MINUTES = 20        # mean session length (exponential)
 DETECT_S = 30               # health checks fail and global routing moves the users
-PROMOTE_S = 60              # a replica is made the new primary before it serves
-LOCAL_WRITE_MS = 2          # a write to state in the same region
-CROSS_REGION_RTT_MS = 80    # one round trip to another region (e.g. Europe - US East)
 NOISE = 0.02                # second-to-second wobble of traffic
 SERIES_EVERY_S = 10
 RESTORED_BELOW = 0.01       # service counts as restored once under 1 % of requests fail
@@ -75,9 +73,10 @@ class _Failover:
 
     def __init__(self, failed, survivors, tier, replication):
         self.failed, self.survivors = failed, survivors
-        self.spread = tier == "stateless" or replication == "none"    # anyone may serve them, or start anew
+        # users go anywhere when any instance can serve them, or when nothing survived to pin them to
+        self.spread = ANYONE_SERVES[tier] or not replication.keeps_sessions
         self.replica = survivors[0]          # the next region holds the stateful tier's copies
-        self.wait_s = DETECT_S + (0 if replication == "none" else PROMOTE_S)
+        self.wait_s = DETECT_S + replication.promote_s
         self.pinned = 0.0                    # stateful: sessions that must stay on their replica
 
     def targets(self, now, fail_at_s):
@@ -94,9 +93,8 @@ class _Ledger:
     """What the run counts: requests, failures, lost state, and the series to plot."""
 
     def __init__(self, names):
-        self.requests = self.failed = self.sessions_lost = self.writes_lost = 0.0
-        self.sessions_hit = 0.0      # sessions that lost some writes but survived
-        self.rpo_s = 0.0
+        self.requests = self.failed = 0.0
+        self.loss = Loss()           # what the failure cost (nothing, until it happens)
         self.last_bad_s = None       # the last second after the failure with >= 1 % of requests failing
         self.peak_survivor_load = 0.0
         self.series = {"time_s": [], "failed_rps": [], "requests_rps": [],
@@ -139,24 +137,13 @@ def _traffic(env, regions, failover, fail_at_s, arrivals_per_s, rng, ledger):
         yield env.timeout(STEP_S)
 
 
-def _failure(env, failover, replication, lag_s, fail_at_s, ledger):
-    """The region dies; what had not reached another region is gone (counted from its write history)."""
+def _failure(env, failover, replication, fail_at_s, ledger):
+    """The region dies; what had not reached another region is gone (``replication.lose`` counts it)."""
     yield env.timeout(fail_at_s)
     failed = failover.failed
     failed.up = False
-    writes_per_session_s = SESSION_RPS * WRITE_SHARE
-    if replication == "none":
-        # everything each session wrote: a live session is SESSION_MINUTES old on average
-        ledger.sessions_lost = failed.sessions
-        ledger.writes_lost = failed.sessions * writes_per_session_s * SESSION_MINUTES * 60
-        ledger.rpo_s = math.inf
-        return
-    unsent = math.ceil(lag_s / STEP_S) if replication == "async" else 0
-    if unsent:
-        ledger.writes_lost = sum(failed.writes[-unsent:])
-        ledger.rpo_s = unsent * STEP_S            # the oldest lost write is this old
-        ledger.sessions_hit = failed.sessions * (1 - math.exp(-writes_per_session_s * lag_s))
-    failover.pinned = failed.sessions
+    ledger.loss = replication.lose(failed.sessions, failed.writes, SESSION_RPS * WRITE_SHARE, SESSION_MINUTES * 60)
+    failover.pinned = failed.sessions - ledger.loss.sessions_lost
 
 
 @dataclass(frozen=True, repr=False)
@@ -164,7 +151,7 @@ class RegionFailureResult(ResultTable):
     """One region failure: what was lost (RPO), how long until service was back (RTO), and the price."""
     tier: str
     replication: str                 # "none", "async" or "sync"
-    replication_lag_s: float         # how far an async replica is behind
+    replication_label: str           # the same, with the lag: "async, 5 s lag"
     regions: int
     failed_region: str
     seed: int
@@ -182,11 +169,6 @@ class RegionFailureResult(ResultTable):
 
     HEADERS = ("tier", "replication", "data lost (RPO)", "service back (RTO)", "write ms",
                "requests failed", "sessions lost", "writes lost", "busiest survivor %")
-
-    @property
-    def replication_label(self):
-        return f"async, {format_duration(self.replication_lag_s)} lag" if self.replication == "async" \
-            else self.replication
 
     @property
     def label(self):
@@ -277,34 +259,33 @@ def simulate_region_failure(tier="stateless", regions=3, instances_per_region=10
     """
     require_choice("tier", tier, ("stateless", "stateful"))
     require_choice("regions", regions, tuple(range(2, len(REGION_NAMES) + 1)))
-    require_choice("replication", replication, REPLICATIONS)
+    copying = make_replication(replication, replication_lag_s)
     instances_per_region = require_int("instances_per_region", instances_per_region)
     require_number("utilisation", utilisation, minimum=0.0, maximum=1.0, allow_minimum=False)
     duration_s = require_int("duration_s", duration_s)
     require_number("fail_at_s", fail_at_s, maximum=duration_s)
-    lag_s = require_number("replication_lag_s", replication_lag_s)
     require_choice("fail_region", fail_region, REGION_NAMES[:regions])
     seed = require_seed(seed)
     sessions = instances_per_region * INSTANCE_RPS * utilisation / SESSION_RPS
     fleet = [_Region(name, instances_per_region, sessions) for name in REGION_NAMES[:regions]]
     at = [region.name for region in fleet].index(fail_region)
     survivors = fleet[at + 1:] + fleet[:at]                 # the next region first: it holds the replica
-    failover = _Failover(fleet[at], survivors, tier, replication)
+    failover = _Failover(fleet[at], survivors, tier, copying)
     ledger = _Ledger(REGION_NAMES[:regions])
     env = simpy.Environment()
     env.process(_traffic(env, fleet, failover, fail_at_s, sessions / (SESSION_MINUTES * 60), random.Random(seed),
                          ledger))
-    env.process(_failure(env, failover, replication, lag_s, fail_at_s, ledger))
+    env.process(_failure(env, failover, copying, fail_at_s, ledger))
     env.run(until=duration_s)
     still_bad = ledger.last_bad_s is not None and ledger.last_bad_s >= duration_s - STEP_S
     return RegionFailureResult(
-        tier=tier, replication=replication, replication_lag_s=lag_s,
+        tier=tier, replication=copying.name, replication_label=copying.label(),
         regions=regions, failed_region=fail_region, seed=seed,
         requests_total=round(ledger.requests), requests_failed=round(ledger.failed),
-        sessions_lost=round(ledger.sessions_lost), sessions_missing_writes=round(ledger.sessions_hit),
-        writes_lost=round(ledger.writes_lost), rpo_s=ledger.rpo_s,
+        sessions_lost=round(ledger.loss.sessions_lost), sessions_missing_writes=round(ledger.loss.sessions_missing_writes),
+        writes_lost=round(ledger.loss.writes_lost), rpo_s=ledger.loss.rpo_s,
         rto_s=None if still_bad else (ledger.last_bad_s or fail_at_s) + STEP_S - fail_at_s,
-        write_ms=LOCAL_WRITE_MS + (CROSS_REGION_RTT_MS if replication == "sync" else 0),
+        write_ms=copying.write_ms,
         peak_survivor_utilisation=ledger.peak_survivor_load, fail_at_s=fail_at_s, series=ledger.series)
 
 
