@@ -14,8 +14,9 @@ loses and costs; ``day_traffic.py`` is the day of users the autoscaling
 model serves.
 ``simulate_cluster`` is the bridge for throughput: the lab's own cluster at
 request level, to compare with a live run; ``hpa.py`` is the scaling rule
-that both the simulated day and the live autoscaler follow. Chapters 02
-(F4, F5) and 06 (W2, W5, W6, W12) use them.
+that both the simulated day and the live autoscaler follow. Chapter 06 runs
+the autoscaling, region and queueing models (W2, W6, W12); the rolling
+deploy model checks at scale what chapters 02 (F5) and 06 (W5) show live.
 """
 
 from .autoscaling import (

@@ -7,7 +7,8 @@ nothing with it. In a stateful tier each session is pinned to the instance
 that created it: a new instance only receives *new* sessions, and removing
 an instance either waits for its sessions to end (draining, which costs
 instance-hours) or throws them away. Chapter 06 (W2) runs this at 1,000
-instances; chapter 02 (F4) uses it to show why scaling a stateful tier is slow.
+instances: the large-scale version of chapter 02's F4 (scaling a stateful
+tier is slow).
 
 The autoscaler is Kubernetes' horizontal pod autoscaler with its default
 behaviour (``hpa.py``): every 15 s it proposes ``ceil(load / target)``

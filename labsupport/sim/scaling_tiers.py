@@ -6,8 +6,8 @@ takes nothing with it. ``StatefulTier`` keeps each session in the instance
 that created it: a new instance starts empty and only receives new sessions,
 and a removed instance either drains (stays up, taking no new sessions, until
 its sessions end or a timeout passes) or loses its sessions. The autoscaling
-model in ``autoscaling.py`` drives both through the same day (chapter 06, W2;
-chapter 02, F4).
+model in ``autoscaling.py`` drives both through the same day (chapter 06, W2,
+at the scale of chapter 02's F4).
 
 Simplifications: sessions are counted, not tracked one by one; they end after
 an exponential time, so an instance's sessions are just a (fractional) count.
