@@ -162,7 +162,7 @@ def test_a_request_behind_a_busy_worker_waits_until_that_worker_is_free():
     with live_queueing.StopwatchInstance(lambda: app, name="queue-1", workers=1) as instance:
         failures, _ = live_queueing._open_loop(instance.address, [0.0, 0.0])     # two at once
     assert failures == []
-    (first_in, first_admitted), (second_in, second_admitted) = sorted(app.moments, key=lambda m: m[1])
+    (_, first_admitted), (second_in, second_admitted) = sorted(app.moments, key=lambda m: m[1])
     assert second_admitted - first_admitted >= 0.199     # one worker: the second waits for the first's 200 ms
     assert second_in < first_admitted + 0.2               # it arrived while the first was being served...
     assert max(app.waits_ms) == (second_admitted - second_in) * 1000 > 0     # ...so its wait is that gap

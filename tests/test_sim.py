@@ -1,15 +1,19 @@
 """The simulations of labsupport.sim: seeded, and showing what the course claims.
 
 Pinned here: the same seed gives the same result and another seed other
-details; autoscaling a stateless tier clears a spike sooner than a tier whose
-sessions are pinned, and a stateful scale-down either loses sessions or pays
-for draining in instance-hours (chapter 02 F4, chapter 06 W2); a rolling
-deploy of a stateful tier trades deploy time against lost sessions, while a
-stateless one loses nothing (F5, W5); a region failure costs a stateless tier
-no sessions and a stateful one the failed region's sessions (W6); and the
-request-level model of the lab's cluster reaches the queueing-theory
-throughput. Models run at small scale here; benchmarks/sim_speed.py times
-the full scale.
+details; the HPA's rule (hpa.py) step by step: load over target rounded up,
+a 10 % tolerance both ways, starting instances counted as idle, the
+scale-down window, rate-limit policies and bounds; autoscaling a stateless
+tier clears a spike sooner than a tier whose sessions are pinned, and a
+stateful scale-down either loses sessions or pays for draining in
+instance-hours (chapter 06 W2); a rolling deploy of a stateful tier trades
+deploy time against lost sessions, while a stateless one loses nothing (F5,
+W5); in a region failure the replication choice, not the tier, decides what
+is lost, synchronous replication charges every write a round trip, and a
+stateful tier's replica region overloads where a stateless tier spreads
+(W6); and the request-level model of the lab's cluster reaches the
+capacity bound. Models run at small scale here; benchmarks/sim_speed.py
+times the full scale.
 """
 
 import math
@@ -19,8 +23,6 @@ import pytest
 from matplotlib.figure import Figure
 
 from labsupport import InvalidArgumentError, LabError
-from labsupport.sim import regions as regions_model
-from labsupport.sim import replication as replication_model
 from labsupport.sim import (
     CARD,
     REPLICATIONS,
@@ -37,6 +39,8 @@ from labsupport.sim import (
     simulate_region_failure,
     simulate_rolling_deploy,
 )
+from labsupport.sim import regions as regions_model
+from labsupport.sim import replication as replication_model
 
 SMALL_PEAK = 100          # instances at the day's normal peak: fast, same shape as 1,000
 
