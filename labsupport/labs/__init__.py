@@ -5,14 +5,19 @@
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
-  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab).
+  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
+  ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
 """
 
 from .balancing import (
+                           PARETO_SHAPE,
                            POLICIES_COMPARED,
                            BalancingResult,
+                           Placement,
+                           bounded_load_placement,
                            compare_balancing,
+                           hashing_imbalance,
                            keys_moved,
                            user_activity,
 )
@@ -74,6 +79,14 @@ from .live_deploys import (
                            compare_deploys,
                            deploy_under_traffic,
 )
+from .queueing import (
+                           UTILISATIONS,
+                           HockeyStick,
+                           LivePoint,
+                           StopwatchInstance,
+                           WorkerApp,
+                           measure_hockey_stick,
+)
 from .recovery import DetectionResult, DetectionRun, measure_detection
 from .request_trace import RequestTrace, trace_request
 from .retries import InFlightOutcome, RetryingClient, kill_mid_request, wait_until_idle
@@ -88,7 +101,9 @@ __all__ = [
     "RetryingClient", "InFlightOutcome", "kill_mid_request", "wait_until_idle",
     "RequestTrace", "trace_request",
     "create_and_destroy", "DisposabilityResult", "compare_balancing", "BalancingResult", "keys_moved",
-    "user_activity", "POLICIES_COMPARED", "measure_detection", "DetectionRun", "DetectionResult",
+    "user_activity", "POLICIES_COMPARED", "PARETO_SHAPE", "hashing_imbalance", "bounded_load_placement", "Placement",
+    "measure_detection", "DetectionRun", "DetectionResult",
+    "measure_hockey_stick", "HockeyStick", "LivePoint", "StopwatchInstance", "WorkerApp", "UTILISATIONS",
     "deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES",
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",

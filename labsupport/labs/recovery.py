@@ -2,8 +2,12 @@
 
 A balancer learns that an instance died in two ways. *Actively*: every
 ``health_interval`` seconds it asks each instance for ``/health``, and takes
-it out of rotation after two failed checks in a row, so detection takes one
-to two intervals. *Passively*: a request that finds the instance's port
+it out of rotation after two failed checks in a row. The first check after
+the death comes anywhere from at once to one interval later, the second
+one interval after that, so detection takes between one and two intervals,
+depending on where in the check cycle the instance died (a little more:
+the balancer waits a full interval *after* each round of checks, and a
+round takes a few ms). *Passively*: a request that finds the instance's port
 closed, or loses its connection mid-request, takes it out at once; the
 request itself is retried on another instance when that is safe (a GET, or
 a POST with an Idempotency-Key). While users are active, passive detection
@@ -11,9 +15,14 @@ usually wins.
 
 ``measure_detection`` kills an instance twice per health interval, once
 with nobody using the shop and once under traffic, and reports how long
-detection took and what the users noticed. Chapter 06 (claim W4) uses it.
+detection took and what the users noticed. The idle kill lands a seeded
+random share of the interval after a health check reached the instance
+(the *phase*; with nobody shopping, a health check is the only request an
+instance sees), so the runs cover the cycle instead of always hitting the
+same point of it. Chapter 06 (claim W4) uses it.
 """
 
+import random
 import time
 from dataclasses import dataclass
 
@@ -39,6 +48,12 @@ class DetectionRun:
     detection_ms: float
     retried: int                 # requests that met the dead instance and were sent elsewhere
     report: object               # the traffic Report, or None without traffic
+    phase: float = None          # idle kills: share of the interval between the last health check and the kill
+
+    @property
+    def intervals(self):
+        """Detection time in health intervals (1.5 = one and a half intervals)."""
+        return self.detection_ms / 1000 / self.health_interval_s
 
     @property
     def failed(self):
@@ -60,11 +75,12 @@ class DetectionResult(ResultTable):
     runs: tuple
 
     def timings(self):
-        """Detection time and retried requests per run (they vary from run to run)."""
-        rows = [[f"{r.health_interval_s:g} s", "yes" if r.under_traffic else "no", round(r.detection_ms, 1), r.retried]
-                for r in self.runs]
-        return Table(["health checks every", "users active", "detected after ms", "requests retried"], rows,
-                     title=f"Killing {VICTIM} of a {self.kind} shop")
+        """Detection time (ms and in intervals) and retried requests per run (they vary from run to run)."""
+        rows = [[f"{r.health_interval_s:g} s", "yes" if r.under_traffic else "no",
+                 "-" if r.phase is None else f"{r.phase:.0%}", round(r.detection_ms, 1), round(r.intervals, 2),
+                 r.retried] for r in self.runs]
+        return Table(["health checks every", "users active", "killed into the check cycle", "detected after ms",
+                      "= intervals", "requests retried"], rows, title=f"Killing {VICTIM} of a {self.kind} shop")
 
     def _table_data(self):
         rows = [[f"{r.health_interval_s:g} s", "yes" if r.under_traffic else "no", "yes" if r.detected else "no",
@@ -90,11 +106,21 @@ def _kill_and_watch(shop):
     return detected, ms, in_flight + pooled.requests - sent_before
 
 
+def _just_checked(shop):
+    """Wait until a health check reaches the victim: with nobody shopping, it is the only request it gets."""
+    server = shop.instance(VICTIM)
+    seen = server.stats["requests"]
+    return wait_until(lambda: server.stats["requests"] > seen, timeout=WAIT_LIMIT_S, interval=0.002)
+
+
 def _one_interval(kind, interval, users, seed):
     runs = []
+    phase = random.Random(f"{seed}-{interval}").random()
     with Cluster(kind, instances=3, seed=seed, health_interval=interval, service_ms=5) as shop:
-        detected, ms, retried = _kill_and_watch(shop)               # nobody shopping: only health checks
-        runs.append(DetectionRun(interval, False, detected, ms, retried, None))
+        _just_checked(shop)                                          # nobody shopping: only health checks
+        time.sleep(phase * interval)
+        detected, ms, retried = _kill_and_watch(shop)
+        runs.append(DetectionRun(interval, False, detected, ms, retried, None, phase))
         shop.restart(VICTIM)
         shop.start_traffic(users=users, think_ms=5, seed=seed)
         wait_until(lambda: shop.ledger.snapshot()["actions"] >= 5 * users, timeout=WAIT_LIMIT_S, interval=0.002)
