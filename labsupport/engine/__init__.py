@@ -3,7 +3,8 @@
 * ``instance.py``: one server instance you start, stop, kill and restart (capacity model included);
   ``listener.py`` is its socket side and ``messages.py`` what a request and an answer look like.
 * ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one.
-* ``registry.py``: everything the lab started, closed at the end; ``events.py``: the quiet log servers
+* ``registry.py``: everything the lab started, closed at the end; ``workspace.py``: the one private temp
+  folder per process; ``watchdog.py``: child processes die with the lab; ``events.py``: the quiet log servers
   write to; ``waiting.py``: waiting with a deadline; ``tables.py``: results as text and HTML tables.
 
 Nothing here knows about shops, games or lessons: those live in the folders that build on this one.
@@ -31,11 +32,14 @@ from .policies import (
 from .registry import register, running, shutdown_all, unregister
 from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
+from .watchdog import guard, release
+from .workspace import lab_folder, new_folder, remove_leftovers
 
 __all__ = [
     "Instance", "Capacity", "Listener", "SUPPORTED_METHODS", "Request", "Response", "HTTPError", "MAX_BODY_BYTES",
     "Balancer", "PooledInstance", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
     "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
-    "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
+    "register", "unregister", "running", "shutdown_all", "lab_folder", "new_folder", "remove_leftovers",
+    "guard", "release", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
 ]

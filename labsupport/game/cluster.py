@@ -22,10 +22,9 @@ refused; a reconnecting player (``player()`` retries) then lands on another.
 import itertools
 import random
 import shutil
-import tempfile
 import threading
 
-from ..engine import registry
+from ..engine import registry, workspace
 from ..engine.balancer import Balancer
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from .client import GamePlayer
@@ -49,7 +48,7 @@ class GameCluster:
         self.seed = seed
         self.version = version
         self.closed = False
-        self._tempdir = tempfile.mkdtemp(prefix="lab-games-") if db_path is None else None
+        self._tempdir = str(workspace.new_folder("games")) if db_path is None else None
         self.db_path = str(db_path) if db_path is not None else f"{self._tempdir}/results.sqlite3"
         self._servers = []
         self._games = []

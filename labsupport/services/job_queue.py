@@ -14,11 +14,10 @@ to repeat. Chapter 04, claim E1.
 import os
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 
-from ..engine import registry
+from ..engine import registry, workspace
 from ..errors import InvalidArgumentError
 
 __all__ = ["JobQueue", "Worker"]
@@ -34,7 +33,7 @@ class JobQueue:
         if not isinstance(lease_s, (int, float)) or isinstance(lease_s, bool) or lease_s <= 0:
             raise InvalidArgumentError(f"lease_s must be a number of seconds > 0, not {lease_s!r}")
         self.lease_s = lease_s
-        self._tempdir = tempfile.mkdtemp(prefix="lab-jobs-") if path is None else None
+        self._tempdir = str(workspace.new_folder("jobs")) if path is None else None
         self.path = str(path) if path is not None else os.path.join(self._tempdir, "jobs.sqlite3")
         self._db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

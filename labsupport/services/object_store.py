@@ -23,7 +23,7 @@ import shutil
 import tempfile
 import urllib.parse
 
-from ..engine import registry
+from ..engine import registry, workspace
 from ..engine.instance import MAX_BODY_BYTES, HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
 from .service import Service
@@ -120,7 +120,7 @@ class ObjectStore(Service):
                 or not 1 <= max_object_bytes <= MAX_BODY_BYTES:
             raise InvalidArgumentError(f"max_object_bytes must be a whole number from 1 to {MAX_BODY_BYTES}, "
                                        f"not {max_object_bytes!r}")
-        self.root = tempfile.mkdtemp(prefix="lab-objects-")
+        self.root = str(workspace.new_folder("objects"))
         self.max_object_bytes = max_object_bytes
         self.server = Instance(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
         registry.register(self)              # the folder exists from now on: shutdown_all() must remove it

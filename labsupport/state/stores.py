@@ -22,12 +22,13 @@ import os
 import queue
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 
 import redis
+
+from ..engine import workspace
 
 __all__ = ["StoreUnavailable", "Store", "MemoryStore", "SQLiteStore", "RedisStore"]
 
@@ -148,7 +149,7 @@ class SQLiteStore(Store):
         super().__init__(latency_ms)
         self._tempdir = None
         if path is None:
-            self._tempdir = tempfile.mkdtemp(prefix="lab-db-")
+            self._tempdir = str(workspace.new_folder("db"))
             path = os.path.join(self._tempdir, "shop.sqlite3")
         self.path = str(path)
         self._pool = queue.LifoQueue()

@@ -1,0 +1,143 @@
+"""Child processes die with the lab process that started them, however it dies.
+
+Some parts of the lab are separate programs: a ``redis-server``, the SQLite
+writer of chapter 07. When the kernel exits normally, the registry stops them.
+But a kernel can also be killed outright (out of memory, Binder's idle culler,
+SIGKILL): then no Python code runs, and its children would keep running,
+holding ports and memory, until the machine reboots.
+
+The watchdog is a tiny second Python process. The lab keeps a pipe to its
+standard input and writes one line per child to look after ("watch <pid>
+<start time>") or to drop ("forget <pid>"). When the lab process ends, for
+whatever reason, the operating system closes that pipe; the watchdog reads
+end-of-file, terminates every child still on its list and exits. A pipe that
+closes when its owner dies behaves the same on Linux, macOS and Windows, so
+there is one mechanism to read and to test. (Linux alone also has
+``PR_SET_PDEATHSIG``, which asks the kernel to signal a child when its parent
+thread ends; we do not need it.) The start time guards against a recycled
+process id: the watchdog only stops the very process it was told about.
+
+The watchdog runs only while there is a child to look after: the first
+``guard()`` starts it, and it exits when the last child is released (or at
+``shutdown_all()``).
+"""
+
+import subprocess
+import sys
+import threading
+
+import psutil
+
+from . import registry
+
+__all__ = ["WATCHDOG_PROGRAM", "Watchdog", "guard", "release"]
+
+# The watchdog's whole program, run as ``python -I -c WATCHDOG_PROGRAM``.
+WATCHDOG_PROGRAM = r"""
+import signal, sys
+import psutil
+
+signal.signal(signal.SIGINT, signal.SIG_IGN)    # a Ctrl-C in the terminal is for the lab, not for us
+watched = {}                                    # pid -> its start time
+for line in sys.stdin:                          # ends when the lab closes the pipe, or dies
+    verb, pid, *started = line.split()
+    if verb == "watch":
+        watched[int(pid)] = float(started[0])
+    else:
+        watched.pop(int(pid), None)
+stopping = []
+for pid, started in watched.items():
+    try:
+        child = psutil.Process(pid)
+        if abs(child.create_time() - started) < 1.0:      # the same process, not a new one with its id
+            child.terminate()
+            stopping.append(child)
+    except psutil.Error:
+        continue                                # already gone
+_, stubborn = psutil.wait_procs(stopping, timeout=3)
+for child in stubborn:
+    child.kill()
+"""
+
+
+class Watchdog:
+    """The lab's end of the pipe: ``watch(popen)``, ``forget(popen)``, ``close()``.
+
+    The watchdog process runs only while it has children to watch: it starts
+    with the first ``watch`` and is closed when the last one is forgotten.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._process = None
+        self._watched = set()           # pids the watchdog looks after now
+
+    @property
+    def pid(self):
+        """The watchdog's own process id (None when it is not running)."""
+        return None if self._process is None else self._process.pid
+
+    def watch(self, child):
+        """Make ``child`` (a ``subprocess.Popen``) die when this process dies."""
+        try:
+            started = psutil.Process(child.pid).create_time()
+        except psutil.NoSuchProcess:
+            return                      # it already ended: nothing to look after
+        with self._lock:
+            if self._process is None or self._process.poll() is not None:
+                self._process = subprocess.Popen([sys.executable, "-I", "-c", WATCHDOG_PROGRAM],
+                                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.DEVNULL, text=True)
+                registry.register(self)
+            self._watched.add(child.pid)
+            self._send(f"watch {child.pid} {started!r}")
+
+    def forget(self, child):
+        """``child`` was stopped by the lab itself; with nothing left to watch, the watchdog exits."""
+        with self._lock:
+            if child.pid not in self._watched:
+                return
+            self._watched.discard(child.pid)
+            self._send(f"forget {child.pid}")
+            if not self._watched:
+                self._end()
+
+    def _send(self, line):
+        self._process.stdin.write(line + "\n")
+        self._process.stdin.flush()
+
+    def close(self):
+        """Close the pipe: the watchdog stops whatever it still watches, then exits."""
+        with self._lock:
+            self._end()
+
+    def _end(self):
+        """Close the pipe and reap the watchdog (with the lock held)."""
+        process, self._process = self._process, None
+        self._watched.clear()
+        registry.unregister(self)
+        if process is None:
+            return
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def __repr__(self):
+        return f"<Watchdog {'pid ' + str(self.pid) if self._process else 'not running'}>"
+
+
+_watchdog = Watchdog()
+
+
+def guard(child):
+    """Let ``child`` (a ``subprocess.Popen``) die with this process; returns it."""
+    _watchdog.watch(child)
+    return child
+
+
+def release(child):
+    """The lab stopped ``child`` itself; the watchdog forgets it."""
+    _watchdog.forget(child)
