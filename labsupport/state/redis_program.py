@@ -66,7 +66,7 @@ class RedisProgram:
 
     def describe(self):
         version = f"Redis {self.version}" if self.version else "Redis"
-        return f"{version}, the redis-server program {self.source} ({self.program})"
+        return f"{version}, the redis-server program {self.source}"
 
     def start(self, timeout=10.0):
         """Run the program; returns self once it answers, or None if it would not start."""

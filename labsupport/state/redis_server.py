@@ -166,7 +166,7 @@ def which_redis():
         return "Redis here: the server named by REDIS_URL."
     program = find_redis_server()
     if program is not None:
-        return f"Redis here: the redis-server program {program[1]} ({program[0]})."
+        return f"Redis here: the redis-server program {program[1]}."
     if fakeredis_available():
         return "Redis here: fakeredis, a Redis written in Python, running inside this kernel (no Redis program found)."
     return f"Redis here: none; {INSTALL_HINT}."
