@@ -18,8 +18,14 @@ thread ends; we do not need it.) The start time guards against a recycled
 process id: the watchdog only stops the very process it was told about.
 
 The watchdog runs only while there is a child to look after: the first
-``guard()`` starts it, and it exits when the last child is released (or at
-``shutdown_all()``).
+``guard()`` starts it, and it exits when the last child is released.
+
+A detail that matters in Jupyter: at shutdown, ipykernel terminates every
+process in its own process group and waits until they are gone, and a child
+the lab has not reaped yet never looks gone; meanwhile JupyterLab loses
+patience and kills the kernel, so its atexit clean-up never runs. So the
+watchdog and every redis-server start in a session (process group) of their
+own, which ipykernel leaves alone; the lab stops them itself, at exit.
 """
 
 import subprocess
@@ -27,8 +33,6 @@ import sys
 import threading
 
 import psutil
-
-from . import registry
 
 __all__ = ["WATCHDOG_PROGRAM", "Watchdog", "guard", "release"]
 
@@ -85,10 +89,11 @@ class Watchdog:
             return                      # it already ended: nothing to look after
         with self._lock:
             if self._process is None or self._process.poll() is not None:
+                # Its own session, so signals meant for the lab's process group (Ctrl-C, ipykernel's
+                # clean-up of its children at shutdown) leave it alone: it ends when the pipe closes.
                 self._process = subprocess.Popen([sys.executable, "-I", "-c", WATCHDOG_PROGRAM],
                                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL, text=True)
-                registry.register(self)
+                                                 stderr=subprocess.DEVNULL, text=True, start_new_session=True)
             self._watched.add(child.pid)
             self._send(f"watch {child.pid} {started!r}")
 
@@ -115,7 +120,6 @@ class Watchdog:
         """Close the pipe and reap the watchdog (with the lock held)."""
         process, self._process = self._process, None
         self._watched.clear()
-        registry.unregister(self)
         if process is None:
             return
         process.stdin.close()

@@ -76,9 +76,11 @@ class RedisProgram:
             self._folder = workspace.new_folder("redis")
         for _attempt in range(5):              # the free port could be taken before Redis binds it
             self.port = self.port or free_port()
+            # A session of its own: Ctrl-C in a terminal, or ipykernel terminating its process group at
+            # shutdown, does not hit it; the lab stops it (and the watchdog, if the lab cannot).
             self._process = subprocess.Popen([self.program, str(self._write_config())],
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                             stdin=subprocess.DEVNULL)
+                                             stdin=subprocess.DEVNULL, start_new_session=True)
             watchdog.guard(self._process)
             if self._wait_ready(timeout):
                 return self
