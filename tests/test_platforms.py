@@ -9,9 +9,12 @@ Three kinds of evidence, since this machine is Linux x86_64 with CPython 3.11:
   signal.SIGKILL or SO_REUSEPORT outside a branch on the platform, and names no /tmp path.
 * **Spawn, not fork.** macOS and Windows start multiprocessing children with `spawn` (a fresh
   interpreter that imports what it needs); a spawned child builds a cluster with Redis and shops in it.
+
+And the other ways in: the dev container (Codespaces, VS Code) installs what the README's open command does.
 """
 
 import ast
+import json
 import multiprocessing
 import pathlib
 import subprocess
@@ -139,3 +142,14 @@ def test_a_spawned_child_runs_a_cluster_with_redis():
     left = [p for p in psutil.Process().children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE
             and "resource_tracker" not in " ".join(p.cmdline())]     # multiprocessing's own helper stays
     assert left == []                               # the child's redis-server and watchdog are gone
+
+
+def test_the_dev_container_installs_the_course_and_serves_jupyterlab():
+    text = (ROOT / ".devcontainer" / "devcontainer.json").read_text()
+    config = json.loads("\n".join(line for line in text.splitlines() if not line.strip().startswith("//")))
+    assert "apt-get install" in config["postCreateCommand"] and "redis-server" in config["postCreateCommand"]
+    assert "pip install -r requirements.txt" in config["postCreateCommand"]
+    assert "jupyter lab" in config["postAttachCommand"] and "--ServerApp.ip=127.0.0.1" in config["postAttachCommand"]
+    assert "--ServerApp.port=8888" in config["postAttachCommand"] and config["forwardPorts"] == [8888]
+    notebook = config["postAttachCommand"].split()[-1]
+    assert (ROOT / notebook).is_file()
