@@ -183,3 +183,24 @@ def test_redis_is_guarded_while_it_runs_and_released_when_it_stops():
     assert watchdog._watchdog.pid is None
     assert [p for p in psutil.Process().children() if p.status() != psutil.STATUS_ZOMBIE] == []
 
+
+
+def test_a_watchdog_that_died_is_replaced_and_told_every_child():
+    lab = python("""
+        import subprocess, sys
+        from labsupport.engine import guard, watchdog
+        sleep = [sys.executable, "-c", "import time; time.sleep(60)"]
+        first = guard(subprocess.Popen(sleep))
+        old = watchdog._watchdog._process
+        old.kill()
+        old.wait()                                    # the watchdog is gone; the lab does not know yet
+        second = guard(subprocess.Popen(sleep))
+        print(first.pid, second.pid, flush=True)
+        sys.stdin.readline()
+    """, stdin=subprocess.PIPE)
+    try:
+        pids = [int(pid) for pid in lab.stdout.readline().split()]
+    finally:
+        lab.kill()
+        lab.communicate()
+    assert len(pids) == 2 and all(gone(pid, timeout=10) for pid in pids)

@@ -36,7 +36,7 @@ import psutil
 
 __all__ = ["WATCHDOG_PROGRAM", "Watchdog", "guard", "release"]
 
-# The watchdog's whole program, run as ``python -I -c WATCHDOG_PROGRAM``.
+# The watchdog's whole program, run as ``python -c WATCHDOG_PROGRAM``.
 WATCHDOG_PROGRAM = r"""
 import signal, sys
 import psutil
@@ -74,7 +74,7 @@ class Watchdog:
     def __init__(self):
         self._lock = threading.Lock()
         self._process = None
-        self._watched = set()           # pids the watchdog looks after now
+        self._watched = {}              # pid -> start time, of the children looked after now
 
     @property
     def pid(self):
@@ -88,28 +88,42 @@ class Watchdog:
         except psutil.NoSuchProcess:
             return                      # it already ended: nothing to look after
         with self._lock:
-            if self._process is None or self._process.poll() is not None:
-                # Its own session, so signals meant for the lab's process group (Ctrl-C, ipykernel's
-                # clean-up of its children at shutdown) leave it alone: it ends when the pipe closes.
-                self._process = subprocess.Popen([sys.executable, "-I", "-c", WATCHDOG_PROGRAM],
-                                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                                 stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-            self._watched.add(child.pid)
-            self._send(f"watch {child.pid} {started!r}")
+            self._watched[child.pid] = started
+            if self._running():
+                self._send(f"watch {child.pid} {started!r}")
+            else:
+                self._start()
 
     def forget(self, child):
         """``child`` was stopped by the lab itself; with nothing left to watch, the watchdog exits."""
         with self._lock:
-            if child.pid not in self._watched:
+            if self._watched.pop(child.pid, None) is None:
                 return
-            self._watched.discard(child.pid)
-            self._send(f"forget {child.pid}")
             if not self._watched:
                 self._end()
+            elif self._running():
+                self._send(f"forget {child.pid}")
+
+    def _running(self):
+        return self._process is not None and self._process.poll() is None
+
+    def _start(self):
+        """Start a watchdog and tell it every child on the list (with the lock held)."""
+        # Its own session, so signals meant for the lab's process group (Ctrl-C, ipykernel's clean-up
+        # of its children at shutdown) leave it alone: it ends when the pipe closes.
+        self._process = subprocess.Popen([sys.executable, "-c", WATCHDOG_PROGRAM], stdin=subprocess.PIPE,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+                                         start_new_session=True)
+        for pid, started in self._watched.items():
+            self._send(f"watch {pid} {started!r}")
 
     def _send(self, line):
-        self._process.stdin.write(line + "\n")
-        self._process.stdin.flush()
+        try:
+            self._process.stdin.write(line + "\n")
+            self._process.stdin.flush()
+        except OSError:                 # the watchdog itself died (it should not): a new one gets the list
+            self._process.wait()
+            self._start()
 
     def close(self):
         """Close the pipe: the watchdog stops whatever it still watches, then exits."""
@@ -119,10 +133,10 @@ class Watchdog:
     def _end(self):
         """Close the pipe and reap the watchdog (with the lock held)."""
         process, self._process = self._process, None
-        self._watched.clear()
+        self._watched = {}
         if process is None:
             return
-        process.stdin.close()
+        process.stdin.close()           # every line was flushed: closing sends nothing, it only ends the input
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
