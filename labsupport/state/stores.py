@@ -229,8 +229,10 @@ class SQLiteStore(Store):
 class RedisStore(Store):
     """Keys in a real Redis server, under a prefix so several shops can share one server.
 
-    Timeouts are short on purpose: when Redis is gone, a request should fail
-    in a second, not hang.
+    ``url`` carries the password too (``redis://:<password>@127.0.0.1:<port>/0``):
+    every Redis the lab starts requires one, and ``RedisServer.url`` hands it
+    out (see ``redis_server``). Timeouts are short on purpose: when Redis is
+    gone, a request should fail in a second, not hang.
     """
 
     kind = "cache"
