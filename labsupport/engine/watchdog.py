@@ -1,7 +1,7 @@
 """Child processes die with the lab process that started them, however it dies.
 
-Some parts of the lab are separate programs: a ``redis-server``, the SQLite
-writer of chapter 07. When the kernel exits normally, the registry stops them.
+Some parts of the lab are separate programs, such as a ``redis-server``. When
+the kernel exits normally, the registry stops them.
 But a kernel can also be killed outright (out of memory, Binder's idle culler,
 SIGKILL): then no Python code runs, and its children would keep running,
 holding ports and memory, until the machine reboots.
@@ -26,6 +26,8 @@ the lab has not reaped yet never looks gone; meanwhile JupyterLab loses
 patience and kills the kernel, so its atexit clean-up never runs. So the
 watchdog and every redis-server start in a session (process group) of their
 own, which ipykernel leaves alone; the lab stops them itself, at exit.
+(Chapter 07's SQLite writer needs no watchdog: it reads its own standard
+input, so it sees the same end-of-file and exits by itself.)
 """
 
 import subprocess
