@@ -6,7 +6,8 @@
   what an application keeps in memory, measured by walking it.
 * ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one.
 * ``lifecycle.py``: the one shell (start, close, ``with``) of everything the lab starts;
-  ``registry.py``: everything the lab started, closed at the end; ``events.py``: the quiet log servers
+  ``registry.py``: everything the lab started, closed at the end; ``workspace.py``: the one private temp
+  folder per process; ``watchdog.py``: child processes die with the lab; ``events.py``: the quiet log servers
   write to; ``waiting.py``: waiting with a deadline; ``tables.py``: results as text and HTML tables.
 
 Nothing here knows about shops, games or lessons: those live in the folders that build on this one.
@@ -38,6 +39,8 @@ from .policies import (
 from .registry import register, running, shutdown_all, unregister
 from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
+from .watchdog import guard, release
+from .workspace import lab_folder, new_folder, remove_leftovers
 
 __all__ = [
     "Application", "HeldState", "AttributeState", "Infrastructure", "measure", "Closable",
@@ -45,6 +48,7 @@ __all__ = [
     "Balancer", "PooledInstance", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
     "HashPolicy", "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key",
     "stable_hash",
-    "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
+    "register", "unregister", "running", "shutdown_all", "lab_folder", "new_folder", "remove_leftovers",
+    "guard", "release", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
 ]

@@ -25,11 +25,11 @@ refused; a reconnecting player (``player()`` retries) then lands on another.
 import itertools
 import random
 import shutil
-import tempfile
 import threading
 import time
 
 from ..checks import require_int
+from ..engine import workspace
 from ..engine.balancer import Balancer
 from ..engine.lifecycle import Closable
 from ..engine.policies import ConsistentHash
@@ -73,7 +73,7 @@ class GameCluster(Closable):
         require_int("servers", servers, 1, MAX_SERVERS)
         self.seed = seed
         self.version = version
-        self._tempdir = tempfile.mkdtemp(prefix="lab-games-") if db_path is None else None
+        self._tempdir = str(workspace.new_folder("games")) if db_path is None else None
         self.db_path = str(db_path) if db_path is not None else f"{self._tempdir}/results.sqlite3"
         self._servers = []
         self._games = []

@@ -19,6 +19,7 @@ from .broker import (
 )
 from .catalog import PRODUCTS, Catalog
 from .durability import (
+                       KILLED_RETURNCODE,
                        WRITER_PROGRAM,
                        CrashResult,
                        WriterProcess,
@@ -55,6 +56,7 @@ __all__ = [
     "Service", "IdentityProvider", "PublicKeyVerifier", "ProfileAPI", "start_api_instance", "get_token", "call_api",
     "DEMO_USERS", "ObjectStore", "Bucket", "JobQueue", "Worker", "Catalog", "PRODUCTS",
     "WriterProcess", "CrashResult", "crash_writer_experiment", "expected_rows", "WRITER_PROGRAM",
+    "KILLED_RETURNCODE",
     "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "Message", "delivery_experiment", "partition_for",
     "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
     "WindowResult", "make_windows", "generate_events", "window_experiment",

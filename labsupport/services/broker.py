@@ -19,7 +19,7 @@ import random
 import re
 import tempfile
 
-from ..engine import registry
+from ..engine import registry, workspace
 from ..engine.lifecycle import Closable
 from ..errors import ClusterClosedError, InvalidArgumentError
 
@@ -277,7 +277,10 @@ def delivery_experiment(directory=None, messages=100, crash_after=37, commit="af
     _check_count("messages", messages)
     if directory is not None and pathlib.Path(directory).exists() and any(pathlib.Path(directory).iterdir()):
         raise InvalidArgumentError(f"{str(directory)!r} is not empty; pass a new directory (or None: a temporary one)")
-    workdir = tempfile.TemporaryDirectory(prefix="broker-") if directory is None else contextlib.nullcontext(directory)
+    if directory is None:
+        workdir = tempfile.TemporaryDirectory(prefix="broker-", dir=workspace.lab_folder())
+    else:
+        workdir = contextlib.nullcontext(directory)
     rng = random.Random(seed)
     handled = collections.Counter()
     with workdir as path, Broker(path, partitions=partitions) as broker:

@@ -14,11 +14,11 @@ to repeat. Chapter 04, claim E1.
 import os
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 
 from ..checks import require_number
+from ..engine import workspace
 from ..engine.lifecycle import Closable
 from ..errors import InvalidArgumentError
 
@@ -34,7 +34,7 @@ class JobQueue(Closable):
     def __init__(self, path=None, lease_s=0.5):
         require_number("lease_s", lease_s, 0, allow_minimum=False, unit="seconds")
         self.lease_s = lease_s
-        self._tempdir = tempfile.mkdtemp(prefix="lab-jobs-") if path is None else None
+        self._tempdir = str(workspace.new_folder("jobs")) if path is None else None
         self.path = str(path) if path is not None else os.path.join(self._tempdir, "jobs.sqlite3")
         self._db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")

@@ -24,6 +24,7 @@ import tempfile
 import urllib.parse
 
 from ..checks import require_int
+from ..engine import workspace
 from ..engine.application import Application
 from ..engine.instance import MAX_BODY_BYTES, HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
@@ -121,7 +122,7 @@ class ObjectStore(Service):
 
     def __init__(self, name="object-store", max_object_bytes=MAX_BODY_BYTES):
         require_int("max_object_bytes", max_object_bytes, 1, MAX_BODY_BYTES)
-        self.root = tempfile.mkdtemp(prefix="lab-objects-")
+        self.root = str(workspace.new_folder("objects"))
         self.max_object_bytes = max_object_bytes
         self.instance = Instance(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
         self._opened()                       # the folder exists from now on: shutdown_all() must remove it
