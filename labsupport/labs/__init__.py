@@ -7,6 +7,7 @@
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
   ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
+* 07: ``replication.py`` (failover, synchronous writes, read-your-writes).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
 """
 
@@ -88,6 +89,14 @@ from .queueing import (
                            measure_hockey_stick,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
+from .replication import (
+                           FailoverResult,
+                           ReadYourWrites,
+                           WriteLatency,
+                           failover_experiment,
+                           read_your_writes_experiment,
+                           write_latency_experiment,
+)
 from .request_trace import RequestTrace, trace_request
 from .retries import InFlightOutcome, RetryingClient, kill_mid_request, wait_until_idle
 
@@ -110,4 +119,6 @@ __all__ = [
     "failure_cost", "hybrid_chaos",
     "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
+    "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
+    "read_your_writes_experiment", "ReadYourWrites",
 ]

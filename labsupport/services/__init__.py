@@ -5,7 +5,9 @@
   worker can die in the middle of), ``catalog.py`` (a cache in front of a database). ``service.py``
   is their shared lifecycle.
 * Chapter 07's stateful systems: ``durability.py`` (a database that survives its process),
-  ``broker.py`` (partitions and committed offsets), ``streams.py`` (windows and checkpoints).
+  ``broker.py`` (partitions and committed offsets), ``streams.py`` (windows and checkpoints),
+  ``replication.py`` (a primary, a lagging replica, failover), ``json_client.py`` (how the
+  experiments talk to these servers).
 """
 
 from .broker import (
@@ -35,7 +37,9 @@ from .identity import (
                        start_api_instance,
 )
 from .job_queue import JobQueue, Worker
+from .json_client import JsonClient
 from .object_store import Bucket, ObjectStore
+from .replication import Node, ReplicaSet
 from .service import Service
 from .streams import (
                        CheckpointStore,
@@ -58,4 +62,5 @@ __all__ = [
     "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "Message", "delivery_experiment", "partition_for",
     "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
     "WindowResult", "make_windows", "generate_events", "window_experiment",
+    "JsonClient", "Node", "ReplicaSet",
 ]
