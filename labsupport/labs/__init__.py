@@ -7,7 +7,8 @@
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
   ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
-* 07: ``replication.py`` (failover, synchronous writes, read-your-writes).
+* 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
+  (restarting a node whose state is on disk).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
 """
 
@@ -89,6 +90,7 @@ from .queueing import (
                            measure_hockey_stick,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
+from .recovery_time import RECOVERY_SIZES, RecoveryRun, RecoveryTime, recovery_experiment, seeded_writes
 from .replication import (
                            FailoverResult,
                            ReadYourWrites,
@@ -121,4 +123,5 @@ __all__ = [
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
     "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
     "read_your_writes_experiment", "ReadYourWrites",
+    "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
 ]

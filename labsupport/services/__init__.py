@@ -6,7 +6,8 @@
   is their shared lifecycle.
 * Chapter 07's stateful systems: ``durability.py`` (a database that survives its process),
   ``broker.py`` (partitions and committed offsets), ``streams.py`` (windows and checkpoints),
-  ``replication.py`` (a primary, a lagging replica, failover), ``json_client.py`` (how the
+  ``replication.py`` (a primary, a lagging replica, failover), ``recovery_log.py`` (state on
+  disk, replayed on every start), ``json_client.py`` (how the
   experiments talk to these servers).
 """
 
@@ -39,6 +40,7 @@ from .identity import (
 from .job_queue import JobQueue, Worker
 from .json_client import JsonClient
 from .object_store import Bucket, ObjectStore
+from .recovery_log import DatabaseBackedNode, DiskLog, LogBackedNode, Recovery
 from .replication import Node, ReplicaSet
 from .service import Service
 from .streams import (
@@ -62,5 +64,5 @@ __all__ = [
     "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "Message", "delivery_experiment", "partition_for",
     "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
     "WindowResult", "make_windows", "generate_events", "window_experiment",
-    "JsonClient", "Node", "ReplicaSet",
+    "JsonClient", "Node", "ReplicaSet", "DiskLog", "Recovery", "LogBackedNode", "DatabaseBackedNode",
 ]
