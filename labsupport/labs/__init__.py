@@ -8,7 +8,8 @@
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
   ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
 * 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
-  (restarting a node whose state is on disk).
+  (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
+  fencing tokens).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
 """
 
@@ -101,6 +102,14 @@ from .replication import (
 )
 from .request_trace import RequestTrace, trace_request
 from .retries import InFlightOutcome, RetryingClient, kill_mid_request, wait_until_idle
+from .split_brain import (
+                           INVOICE_LOCK,
+                           InvoiceLeader,
+                           PausedWorkerResult,
+                           SplitBrainResult,
+                           paused_worker_experiment,
+                           split_brain_experiment,
+)
 
 __all__ = [
     "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
@@ -124,4 +133,6 @@ __all__ = [
     "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
     "read_your_writes_experiment", "ReadYourWrites",
     "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
+    "split_brain_experiment", "SplitBrainResult", "InvoiceLeader", "INVOICE_LOCK", "paused_worker_experiment",
+    "PausedWorkerResult",
 ]

@@ -7,7 +7,7 @@
 * Chapter 07's stateful systems: ``durability.py`` (a database that survives its process),
   ``broker.py`` (partitions and committed offsets), ``streams.py`` (windows and checkpoints),
   ``replication.py`` (a primary, a lagging replica, failover), ``recovery_log.py`` (state on
-  disk, replayed on every start), ``json_client.py`` (how the
+  disk, replayed on every start), ``leases.py`` (leader leases and fencing tokens), ``json_client.py`` (how the
   experiments talk to these servers).
 """
 
@@ -39,6 +39,7 @@ from .identity import (
 )
 from .job_queue import JobQueue, Worker
 from .json_client import JsonClient
+from .leases import Lease, LeaseStore, SharedResource, Write
 from .object_store import Bucket, ObjectStore
 from .recovery_log import DatabaseBackedNode, DiskLog, LogBackedNode, Recovery
 from .replication import Node, ReplicaSet
@@ -65,4 +66,5 @@ __all__ = [
     "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
     "WindowResult", "make_windows", "generate_events", "window_experiment",
     "JsonClient", "Node", "ReplicaSet", "DiskLog", "Recovery", "LogBackedNode", "DatabaseBackedNode",
+    "Lease", "LeaseStore", "SharedResource", "Write",
 ]
