@@ -22,11 +22,14 @@ from .broker import (
 )
 from .catalog import PRODUCTS, Catalog
 from .durability import (
+                       SYNCHRONOUS,
                        WRITER_PROGRAM,
                        CrashResult,
                        WriterProcess,
+                       commit_latency,
                        crash_writer_experiment,
                        expected_rows,
+                       open_with_synchronous,
 )
 from .identity import (
                        DEMO_USERS,
@@ -62,6 +65,7 @@ __all__ = [
     "Service", "IdentityProvider", "PublicKeyVerifier", "ProfileAPI", "start_api_instance", "get_token", "call_api",
     "DEMO_USERS", "ObjectStore", "Bucket", "JobQueue", "Worker", "Catalog", "PRODUCTS",
     "WriterProcess", "CrashResult", "crash_writer_experiment", "expected_rows", "WRITER_PROGRAM",
+    "SYNCHRONOUS", "open_with_synchronous", "commit_latency",
     "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "Message", "delivery_experiment", "partition_for",
     "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
     "WindowResult", "make_windows", "generate_events", "window_experiment",
