@@ -8,6 +8,8 @@ gets a higher token; a leader frozen past its lease comes back and writes
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from labsupport import InvalidArgumentError
 from labsupport.labs import InvoiceLeader, split_brain_experiment
@@ -80,3 +82,21 @@ def test_the_resource_checks_its_input_and_counts_per_lock():
 def test_bad_lease_length():
     with pytest.raises(InvalidArgumentError, match="lease_s"):
         LeaseStore(lease_s=0)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.dictionaries(st.sampled_from(["lock", "token", "writer", "key", "value", "x"]),
+                            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
+                            max_size=6))
+def test_the_resource_answers_any_body_with_a_4xx_or_an_acceptance(shared_resource, body):
+    client = JsonClient(shared_resource.url)
+    status, answer = client.call("POST", "/write", body)
+    assert status in (200, 400, 409) and isinstance(answer, dict)
+    assert client.call("GET", "/health")[0] == 200
+    client.close()
+
+
+@pytest.fixture
+def shared_resource():
+    with SharedResource(fencing=True).start() as resource:
+        yield resource

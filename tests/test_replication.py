@@ -10,6 +10,8 @@ unless the read goes to the primary or waits for the write's position.
 import threading
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from labsupport.labs import failover_experiment, read_your_writes_experiment, write_latency_experiment
 from labsupport.services import JsonClient, Node, ReplicaSet
@@ -104,3 +106,26 @@ def test_nodes_leave_no_threads_or_sockets_behind():
     pair.close()
     assert wait_for(lambda: not (set(lab_threads()) - before), timeout=5)
     assert not any(t.name.startswith(("primary", "replica", "spare")) for t in threading.enumerate())
+
+
+JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                  max_size=3), max_leaves=8)
+
+
+@pytest.fixture
+def replica_set():
+    with ReplicaSet(lag_s=0.0) as pair:
+        yield pair
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=JSONISH, key=st.text(alphabet="abcxyz-_.%0/", min_size=0, max_size=12),
+       query=st.sampled_from(["", "?at_least=0", "?at_least=-1", "?at_least=1.5", "?at_least="]))
+def test_malformed_requests_get_4xx_never_a_5xx(replica_set, body, key, query):
+    client = JsonClient(replica_set.primary.url)
+    put, _ = client.call("PUT", f"/kv/{key}", body)
+    got, _ = client.call("GET", f"/kv/{key}{query}")
+    assert put in (200, 400, 404) and got in (200, 400, 404)
+    assert client.call("GET", "/health")[0] == 200          # still serving
+    client.close()
