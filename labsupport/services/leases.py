@@ -102,7 +102,7 @@ Write = collections.namedtuple("Write", "order lock token writer key value accep
 class _ResourceApp(Application):
     """``POST /write`` {lock, token, writer, key, value}; ``GET /ledger``. Fencing refuses a token below the highest seen."""
 
-    not_state = {"fencing": "configuration"}
+    not_state = {"fencing": "configuration", "_lock": "a lock: it orders writes, it holds no data"}
 
     def __init__(self, fencing):
         self.fencing = fencing

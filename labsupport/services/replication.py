@@ -45,7 +45,7 @@ __all__ = ["Node", "ReplicaSet"]
 class _StoreApp(Application):
     """The HTTP side of a node: reads, writes and the node's log position. The data lives in the ``Node``."""
 
-    not_state = {"node": "the node object that owns the data (measured on the node, not per request)"}
+    not_state = {"node": "the Node that holds the data and the log; this HTTP view keeps nothing of its own"}
 
     def __init__(self, node):
         self.node = node
