@@ -101,3 +101,11 @@ def test_the_benchmark_runs_in_quick_mode(capsys):
     module.main(["--quick"])
     out = capsys.readouterr().out
     assert "10,000" in out and "stateless" in out and "NO" not in out
+
+
+def test_a_node_that_is_not_running_says_so():
+    from labsupport import InvalidArgumentError
+    node = LogBackedNode()                               # created, not started: nothing in memory yet
+    with pytest.raises(InvalidArgumentError, match="start"):
+        node.fill([("a", 1)])
+    node.close()

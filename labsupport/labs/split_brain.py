@@ -169,7 +169,7 @@ class SplitBrainResult(ResultTable):
         return f"A leader paused past its lease, fencing {'on' if self.fencing else 'off'}", ["", "count"], rows
 
 
-def split_brain_experiment(fencing, lease_s=0.3, batch=3):
+def split_brain_experiment(fencing, lease_s=1.0, batch=3):
     """Run the five steps of the module docstring; returns a ``SplitBrainResult``."""
     with LeaseStore(lease_s) as leases, SharedResource(fencing).start() as resource:
         node_a, node_b = InvoiceLeader("node-a", leases, resource), InvoiceLeader("node-b", leases, resource)

@@ -35,7 +35,8 @@ import time
 
 from ..engine.application import Application
 from ..engine.instance import HTTPError, Instance, Response
-from ..services.service import Service
+from ..errors import InvalidArgumentError
+from .service import Service
 
 __all__ = ["DiskLog", "Recovery", "LogBackedNode", "DatabaseBackedNode"]
 
@@ -70,15 +71,15 @@ class DiskLog:
             log.write(lines)
 
     def write_snapshot(self, data, position):
-        """Save the whole state as of ``position``, then keep only the log entries after it."""
+        """Save the whole state as of ``position`` (the node's latest), then start the log afresh.
+
+        A crash between the two steps is harmless: recovery skips log entries the snapshot already covers.
+        """
         temporary = self.snapshot_path.with_suffix(".tmp")
         temporary.write_text(json.dumps({"position": position, "data": data}), encoding="utf-8")
         os.replace(temporary, self.snapshot_path)      # the old snapshot or the new one, never half of one
-        with open(self.log_path, encoding="utf-8") as log:
-            rest = [line for line in log if json.loads(line)["position"] > position]
-        temporary = self.log_path.with_suffix(".tmp")
-        temporary.write_text("".join(rest), encoding="utf-8")
-        os.replace(temporary, self.log_path)
+        with open(self.log_path, "w", encoding="utf-8"):
+            pass                                       # truncated: every entry in it is in the snapshot now
 
     def recover(self):
         """Rebuild the state: load the snapshot (if any), replay the log after it. Returns ``(data, position, Recovery)``."""
@@ -195,7 +196,7 @@ class LogBackedNode(_NodeWithFolder):
 
         The same log and memory a ``PUT`` reaches, without a hundred thousand HTTP round trips to set up.
         """
-        app = self.instance.app
+        app = self._running_app()
         entries = [(app.position + number, key, value) for number, (key, value) in enumerate(writes, 1)]
         self.disk.append_many(entries)
         for position, key, value in entries:
@@ -203,18 +204,23 @@ class LogBackedNode(_NodeWithFolder):
 
     def snapshot(self):
         """Checkpoint the state in memory now; the log keeps only what comes after."""
-        app = self.instance.app
+        app = self._running_app()
         self.disk.write_snapshot(dict(app.data), app.position)
 
     @property
     def state(self):
         """The state in memory now (a copy)."""
-        return dict(self.instance.app.data)
+        return dict(self._running_app().data)
 
     @property
     def recovery(self):
         """What the last start read from disk (a ``Recovery``)."""
-        return self.instance.app.recovery
+        return self._running_app().recovery
+
+    def _running_app(self):
+        if self.instance.app is None:
+            raise InvalidArgumentError(f"{self.instance.name} is not running (its memory is empty); call start() first")
+        return self.instance.app
 
 
 class DatabaseBackedNode(_NodeWithFolder):
