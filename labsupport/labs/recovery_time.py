@@ -16,6 +16,7 @@ prints the timings at each size. Claim M8.
 """
 
 import dataclasses
+import itertools
 import random
 
 from ..checks import require_int, require_seed
@@ -75,7 +76,7 @@ class RecoveryTime(ResultTable):
     def replays_grow(self):
         """True when every bigger state replayed more entries than the smaller one."""
         replayed = [run.replayed for run in self.runs]
-        return all(small < big for small, big in zip(replayed, replayed[1:]))
+        return all(small < big for small, big in itertools.pairwise(replayed))
 
 
 def _restart_log_node(writes, snapshot_after=None):

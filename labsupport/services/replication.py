@@ -178,7 +178,7 @@ class Node(Closable):
         """Send each entry ``lag_s`` after it was committed, in log order, until the link or the node dies."""
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: len(self.log) > sent or self.crashed)
+                self._changed.wait_for(lambda sent=sent: len(self.log) > sent or self.crashed)
                 if self.crashed:
                     return                             # the unsent tail of the log dies with this process
                 position, key, value, committed_at = self.log[sent]
