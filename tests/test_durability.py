@@ -92,3 +92,15 @@ def test_nothing_is_left_behind():
     crash_writer_experiment()
     assert threading.active_count() == threads
     assert set(lab_folder().iterdir()) == lab_files
+
+
+def test_commit_latency_runs_each_synchronous_setting_for_real(tmp_path):
+    from labsupport.services import SYNCHRONOUS, commit_latency, open_with_synchronous
+    table = commit_latency(commits=20, directory=tmp_path)
+    assert [row[:3] for row in table.rows] == [["OFF", "never fsync", 20], ["FULL", "fsync at every commit", 20]]
+    for setting, level in (("OFF", 0), ("FULL", 2)):          # SQLite's own numbers for the two settings
+        db = open_with_synchronous(tmp_path / f"{setting}.db", setting)
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == level
+        assert db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 20
+        db.close()
+    assert set(SYNCHRONOUS) == {"OFF", "FULL"}

@@ -21,7 +21,7 @@ CLAIMS = {
     "04_state_exists_somewhere": "E1 E2 E3 E4 E5 E6",
     "05_real_world_architectures": "R1 R2 R3 R4",
     "06_why_stateless_won": "W1 W2 W3 W4 W5 W6 W7 W12",
-    "07_why_stateful_still_matters": "M1 M2 M3 M4 M5 M6",
+    "07_why_stateful_still_matters": "M1 M2 M3 M4 M5 M6 M7 M8 M9",
     "08_decision_framework": "D1 D2 D3",
     "09_questions_and_conclusion": "Q1 Q2 Q3 C1",
 }

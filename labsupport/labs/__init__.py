@@ -7,6 +7,9 @@
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
   ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
+* 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
+  (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
+  fencing tokens).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
 """
 
@@ -88,8 +91,25 @@ from .queueing import (
                            measure_hockey_stick,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
+from .recovery_time import RECOVERY_SIZES, RecoveryRun, RecoveryTime, recovery_experiment, seeded_writes
+from .replication import (
+                           FailoverResult,
+                           ReadYourWrites,
+                           WriteLatency,
+                           failover_experiment,
+                           read_your_writes_experiment,
+                           write_latency_experiment,
+)
 from .request_trace import RequestTrace, trace_request
 from .retries import InFlightOutcome, RetryingClient, kill_mid_request, wait_until_idle
+from .split_brain import (
+                           INVOICE_LOCK,
+                           InvoiceLeader,
+                           PausedWorkerResult,
+                           SplitBrainResult,
+                           paused_worker_experiment,
+                           split_brain_experiment,
+)
 
 __all__ = [
     "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
@@ -110,4 +130,9 @@ __all__ = [
     "failure_cost", "hybrid_chaos",
     "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
+    "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
+    "read_your_writes_experiment", "ReadYourWrites",
+    "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
+    "split_brain_experiment", "SplitBrainResult", "InvoiceLeader", "INVOICE_LOCK", "paused_worker_experiment",
+    "PausedWorkerResult",
 ]

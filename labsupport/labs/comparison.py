@@ -187,7 +187,13 @@ def operational_risk(kind, suite):
 
 
 def restart_cost(kind, suite):
-    """Users fill carts; the instance that served the first user restarts; who has to log in again?"""
+    """Users fill carts; the instance that served the first user restarts; who has to log in again?
+
+    The lab's stateful shop keeps its sessions only in memory, so its restart is quick and comes back
+    empty. A stateful system that keeps its state (on disk, in replicas) pays the other price: time
+    to replay its log, load a checkpoint, rebuild indexes, let replicas catch up and warm caches
+    before it serves again; chapter 07 measures a log replay growing with the state.
+    """
     with suite.cluster(kind) as shop:
         people = suite.shoppers(shop)
         started = time.perf_counter()
@@ -226,7 +232,9 @@ EXPERIMENTS = (
     Experiment("deployment complexity", deployment_complexity,
                "rolling deploy to v2, each old instance drained for up to 0.2 s", "rolling deploy"),
     Experiment("operational risk", operational_risk, "kill each of the {instances} instances in turn"),
-    Experiment("restart cost", restart_cost, "restart the instance that served user-01", "restart one instance"),
+    Experiment("restart cost", restart_cost,
+               "restart the instance that served user-01 (nothing to reload: see 07)",
+               "restart one instance"),
     Experiment("best use cases", best_use_cases, "not measured: the article's advice (chapters 07-08)"),
 )
 

@@ -3,9 +3,11 @@
 Each partition of a topic is an append-only log file; a message's *offset* is
 its place in that log, and a stable hash of the key picks the partition, so one
 key's messages stay in order. A consumer group stores its committed offset in
-the broker, so a new consumer resumes where a dead one stopped: commit *before*
-processing and a crash loses messages (at-most-once), commit *after* and it
-replays them (at-least-once). Chapter 07 uses this module.
+the broker, so a new consumer resumes where a dead one stopped. As in Kafka,
+the committed offset is the *next* offset to read (one past the last message
+handled), not the last one handled: commit 40 and the group resumes at message
+40. Commit *before* processing and a crash loses messages (at-most-once),
+commit *after* and it replays them (at-least-once). Chapter 07 uses this module.
 """
 
 import collections
@@ -121,7 +123,7 @@ class Broker(Closable):
         return len(list(path.glob("partition-*.log")))
 
     def commit(self, group, topic, partition, offset):
-        """Record that ``group`` is done with every message of the partition before ``offset``."""
+        """Record that ``group`` is done with every message before ``offset``: ``offset`` is the next one to read."""
         self._check_open()
         _check_name("group", group)
         end = self.end_offset(topic, partition)
@@ -131,7 +133,7 @@ class Broker(Closable):
         self._committed[(group, topic, partition)] = offset
 
     def committed(self, group, topic, partition):
-        """The offset ``group`` committed for this partition (0 if it never committed)."""
+        """The next offset ``group`` will read in this partition (0 if it never committed)."""
         self._check_open()
         return self._committed.get((group, topic, partition), 0)
 

@@ -6,7 +6,20 @@ while a transaction is half done: ``Popen.kill()`` sends SIGKILL on Linux and
 macOS and calls TerminateProcess on Windows, and neither lets the process run
 another instruction. Opening the database again, SQLite keeps every committed
 row and none of the unfinished transaction: the commit is the line between
-"saved" and "never happened". Chapter 07 uses this module.
+"saved" and "never happened".
+
+What this shows, and what it does not: the kill ends the *process*, not the
+machine. Every byte the writer had handed to the operating system (each
+``write()`` call) sits in the kernel's page cache and reaches the file
+anyway, fsync or not. So the experiment proves atomicity and surviving a
+process crash; it cannot show a power cut or a kernel panic. Against those,
+only what reached the disk counts: ``fsync`` asks the kernel to write the
+file's data to the device and waits until the device says it has. SQLite's
+``PRAGMA synchronous`` says when it calls fsync: ``FULL`` at every commit (in
+WAL mode, on the log), ``OFF`` never. ``commit_latency`` measures what that
+promise costs per commit, which is the honest part we can show on one
+machine: the same rows, committed one at a time, with and without the wait
+for the disk. Chapter 07 uses this module.
 
 The writer needs no watchdog: it waits for its end by reading its standard
 input, so if the lab process dies instead, the pipe closes and it exits
@@ -22,13 +35,16 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
+from ..checks import require_int
 from ..engine import workspace
 from ..engine.registry import register, unregister
+from ..engine.tables import Table
 from ..errors import InvalidArgumentError, LabError
 
 __all__ = ["WRITER_PROGRAM", "KILLED_RETURNCODE", "WriterProcess", "CrashResult", "crash_writer_experiment",
-           "expected_rows"]
+           "expected_rows", "SYNCHRONOUS", "open_with_synchronous", "commit_latency"]
 
 # What Popen.returncode says after Popen.kill(): TerminateProcess's exit code 1 on Windows,
 # "ended by signal 9" (negative: the signal's number) everywhere else.
@@ -36,6 +52,8 @@ if sys.platform == "win32":
     KILLED_RETURNCODE = 1
 else:
     KILLED_RETURNCODE = -signal.SIGKILL
+
+SYNCHRONOUS = {"OFF": "never fsync", "FULL": "fsync at every commit"}     # PRAGMA synchronous settings shown
 
 # The child process runs this program (python -I -c WRITER_PROGRAM path rows commit_every pause_after seed).
 # When it has written ``pause_after`` rows it reports "<committed> <pending>" on stdout and waits for
@@ -180,3 +198,41 @@ def crash_writer_experiment(path=None, rows=1000, commit_every=100, kill_after=2
     return CrashResult(commit_every, committed + pending, committed, len(survivors),
                        committed + pending - len(survivors), survivors == expected_rows(seed, committed),
                        writer.returncode == KILLED_RETURNCODE)
+
+
+def open_with_synchronous(path, setting):
+    """A WAL-mode connection to ``path`` (autocommit) with ``PRAGMA synchronous`` set to ``setting``."""
+    if setting not in SYNCHRONOUS:
+        raise InvalidArgumentError(f"setting must be one of {', '.join(SYNCHRONOUS)}, not {setting!r}")
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute(f"PRAGMA synchronous={setting}")          # one of the fixed words above, never user text
+    return db
+
+
+def commit_latency(commits=200, directory=None):
+    """Commit ``commits`` one-row transactions under each ``PRAGMA synchronous`` setting; a ``Table`` of timings.
+
+    Both runs write the same rows to a new WAL-mode database in ``directory``
+    (default: a temporary one, removed afterwards). The times vary with the disk
+    and with how busy the machine is; on a RAM disk (tmpfs) fsync costs almost
+    nothing, and the table would say so.
+    """
+    require_int("commits", commits, 1, 100_000)
+    rows = []
+    if directory is None:
+        workdir = tempfile.TemporaryDirectory(prefix="commit-cost-", dir=workspace.lab_folder())
+    else:
+        workdir = contextlib.nullcontext()
+    with workdir as folder:
+        for setting, what in SYNCHRONOUS.items():
+            with contextlib.closing(open_with_synchronous(pathlib.Path(directory or folder, f"{setting}.db"),
+                                                          setting)) as db:
+                db.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL)")
+                started = time.perf_counter()
+                for row in range(commits):
+                    db.execute("INSERT INTO orders VALUES (?, ?)", (row, row % 999))   # autocommit: one commit each
+                seconds = time.perf_counter() - started
+            rows.append([setting, what, commits, f"{seconds * 1000 / commits:.3f}"])
+    return Table(["synchronous", "what SQLite does", "commits", "ms per commit"], rows,
+                 title="The price of waiting for the disk (timings vary with the disk and the machine)")

@@ -9,6 +9,16 @@ worker finishes it. Workers stay as disposable as stateless API instances
 because the job state is elsewhere (here a SQLite table; in production SQS,
 Pub/Sub or RabbitMQ). The price: a job may run twice, so jobs should be safe
 to repeat. Chapter 04, claim E1.
+
+A worker that is merely *paused* past its lease (a long garbage-collection
+pause, a stopped machine) is worse than a dead one: it wakes up and finishes
+the job that another worker already did, and the queue's refusal of its
+"done" comes too late, because the job's effect (a charge, an email) already
+happened twice. Every lease of a job therefore carries a *fencing token*
+(``token``: the job's attempt number, which grows with every lease); a worker
+sends it along with the job's effect, and a resource that remembers the
+highest token per job (``leases.SharedResource``) refuses the stale worker.
+``labs/split_brain.py``'s ``paused_worker_experiment`` shows both. Chapters 04 and 07, claim M9.
 """
 
 import os
@@ -50,12 +60,15 @@ class JobQueue(Closable):
             return self._db.execute("INSERT INTO jobs (task, state) VALUES (?, 'waiting')", (task,)).lastrowid
 
     def claim(self, worker):
-        """Lease the oldest job that is waiting or whose lease ran out to ``worker``; None if there is none."""
+        """Lease the oldest job that is waiting or whose lease ran out to ``worker``; None if there is none.
+
+        The job comes back as ``{"id", "task", "token"}``: ``token`` is this lease's fencing token.
+        """
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")          # find and lease in one step: no job goes to two workers
             try:
-                row = self._db.execute("SELECT id, task FROM jobs WHERE state = 'waiting' OR "
+                row = self._db.execute("SELECT id, task, attempts + 1 FROM jobs WHERE state = 'waiting' OR "
                                        "(state = 'leased' AND lease_until <= ?) ORDER BY id LIMIT 1", (now,)).fetchone()
                 if row is not None:
                     self._db.execute("UPDATE jobs SET state = 'leased', worker = ?, lease_until = ?, "
@@ -64,7 +77,7 @@ class JobQueue(Closable):
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-        return None if row is None else {"id": row[0], "task": row[1]}
+        return None if row is None else {"id": row[0], "task": row[1], "token": row[2]}
 
     def complete(self, job_id, worker, result):
         """Mark the job done, if ``worker`` still holds its lease; False if the lease was lost to another."""
@@ -106,12 +119,14 @@ class Worker:
     What a worker holds in memory (its current job, its progress) dies with
     it; the queue still knows the job is leased and gives it to another
     worker once the lease runs out. ``run()`` works until the queue is empty.
+    ``work(job)`` does a job (``job`` is the claimed ``{"id", "task", "token"}``)
+    and returns its result.
     """
 
     def __init__(self, queue, name, work=None):
         self.queue = queue
         self.name = name
-        self.work = work if work is not None else (lambda task: f"{task}: done")
+        self.work = work if work is not None else (lambda job: f"{job['task']}: done")
         self.current = None                  # the job this worker is doing, in its memory only
         self.alive = True
         self.finished = []                   # ids this worker completed
@@ -127,7 +142,7 @@ class Worker:
         if self.current is None:
             raise InvalidArgumentError(f"{self.name} has no job; call claim() first")
         job, self.current = self.current, None
-        accepted = self.queue.complete(job["id"], self.name, self.work(job["task"]))
+        accepted = self.queue.complete(job["id"], self.name, self.work(job))
         if accepted:
             self.finished.append(job["id"])
         return accepted
