@@ -1,8 +1,11 @@
 """The engine: what every lab server is made of.
 
 * ``instance.py``: one server instance you start, stop, kill and restart (capacity model included);
-  ``listener.py`` is its socket side and ``messages.py`` what a request and an answer look like.
-* ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one.
+  ``listener.py`` is its socket side, ``http1.py`` how HTTP/1.1 heads are read and written on the wire,
+  ``messages.py`` what a request and an answer look like to an application, and ``rebinding.py`` the
+  Host and Origin checks that keep every lab server to this machine.
+* ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one;
+  ``forwarding.py``: one hop, a request passed on to an instance and its answer brought back.
 * ``registry.py``: everything the lab started, closed at the end; ``events.py``: the quiet log servers
   write to; ``waiting.py``: waiting with a deadline; ``tables.py``: results as text and HTML tables.
 
@@ -11,6 +14,19 @@ Nothing here knows about shops, games or lessons: those live in the folders that
 
 from .balancer import Balancer, PooledInstance
 from .events import Event, EventLog
+from .forwarding import HOP_BY_HOP, Upstream, copy_both_ways, forwarded_fields, tunnel_bytes
+from .http1 import (
+                    MAX_HEADERS,
+                    MAX_LINE,
+                    BadMessage,
+                    Headers,
+                    RequestHead,
+                    ResponseHead,
+                    read_request_head,
+                    read_response_head,
+                    request_bytes,
+                    response_head_bytes,
+)
 from .instance import Capacity, Instance
 from .listener import SUPPORTED_METHODS, Listener
 from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
@@ -28,6 +44,7 @@ from .policies import (
                        route_key,
                        stable_hash,
 )
+from .rebinding import LOOPBACK_NAMES, host_problem, origin_problem
 from .registry import register, running, shutdown_all, unregister
 from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
@@ -38,4 +55,8 @@ __all__ = [
     "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
+    "Headers", "RequestHead", "ResponseHead", "BadMessage", "read_request_head", "read_response_head",
+    "request_bytes", "response_head_bytes", "MAX_LINE", "MAX_HEADERS",
+    "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",
+    "LOOPBACK_NAMES", "host_problem", "origin_problem",
 ]

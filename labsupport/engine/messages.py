@@ -10,6 +10,8 @@ error, so no client ever sees a traceback. Every server in the lab uses these.
 import json
 import urllib.parse
 
+from .http1 import Headers
+
 __all__ = ["Request", "Response", "HTTPError", "MAX_BODY_BYTES"]
 
 MAX_BODY_BYTES = 64 * 1024
@@ -26,15 +28,18 @@ class HTTPError(Exception):
 
 
 class Request:
-    """What a handler sees: method, path, query, headers, raw body, and a JSON helper."""
+    """What a handler sees: method, path, query, headers, raw body, and a JSON helper.
+
+    ``headers.get(name)`` ignores case (``http1.Headers``); a plain dict given here is wrapped in one.
+    """
 
     def __init__(self, method, target, headers, body, client=None):
-        parts = urllib.parse.urlsplit(target)
+        path, _, query = target.partition("?")   # "/cart/items/book%20x?verbose=1"
         self.method = method
         self.target = target
-        self.path = urllib.parse.unquote(parts.path)
-        self.query = dict(urllib.parse.parse_qsl(parts.query))
-        self.headers = headers            # an email.message.Message: case-insensitive .get()
+        self.path = urllib.parse.unquote(path)     # "/cart/items/book x"
+        self.query = dict(urllib.parse.parse_qsl(query)) if query else {}   # {"verbose": "1"}
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers.items())
         self.body = body
         self.client = client              # the raw socket; only the balancer needs it (WebSockets)
 
@@ -60,14 +65,21 @@ class Request:
 
 
 class Response:
-    """A status, a JSON-able body (or raw bytes) and extra headers."""
+    """A status, a JSON-able body (or raw bytes) and extra headers.
 
-    def __init__(self, status=200, body=None, headers=None, raw=None, content_type="application/json"):
+    ``content_length`` is for the one answer whose announced length is not its
+    payload's: the balancer relaying an answer to HEAD has no body, but must
+    announce the length the same GET would have had.
+    """
+
+    def __init__(self, status=200, body=None, headers=None, raw=None, content_type="application/json",
+                 content_length=None):
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
         self.raw = raw
         self.content_type = content_type
+        self.content_length = content_length
 
     def payload(self):
         if self.raw is not None:

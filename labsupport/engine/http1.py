@@ -1,0 +1,258 @@
+"""HTTP/1.1 on the wire: how a message's head is read and written, by hand, once.
+
+An HTTP/1.1 message is a *head* of text lines and an optional *body* of bytes::
+
+    POST /cart/items HTTP/1.1          <- request line: method, target, version
+    Host: 127.0.0.1:8001               <- header lines, "Name: value"; names are case-insensitive
+    Content-Length: 25
+                                       <- an empty line ends the head
+    {"sku": "book", "qty": 2}          <- the body: exactly Content-Length bytes
+
+An answer looks the same with a status line (``HTTP/1.1 200 OK``) first. Every
+lab server reads its requests with ``read_request_head`` (``listener.py``); the
+balancer writes each request on with ``request_bytes`` and reads the answer
+with ``read_response_head`` (``balancer.py``), so each head is parsed exactly
+once on each hop.
+
+Where a body ends is the one thing two programs on a connection must agree
+on: if a balancer and an instance disagree, the rest of one request is read
+as the start of another ("request smuggling"). So this reader is strict, and
+each of these gets a 400 and a closed connection (nobody can tell any more
+where the next request would start):
+
+* a request line that is not ``METHOD TARGET HTTP/1.x``, or a target that is
+  not printable ASCII (percent-encode anything else);
+* an HTTP/1.1 request without exactly one ``Host`` header;
+* a ``Content-Length`` that is not plain digits (``+5``, ``-5``, ``5 5``), or two
+  different ``Content-Length`` values (two equal ones are allowed);
+* a header line that is not ``Name: value``, holds a control character, or
+  starts with a space (the obsolete "line folding");
+* a line over 64 KiB (414 for the request line, 431 for a header) or more
+  than 100 headers (431).
+
+A chunked request body (``Transfer-Encoding``) is refused with 411 Length
+Required: the lab's clients always send ``Content-Length``, and a reader that
+does not decode chunks must not guess where such a body ends. Used by every
+HTTP server of the course; chapter 01 shows what a request looks like.
+"""
+
+import email.utils
+import http
+import re
+import time
+
+from ..errors import LabError
+
+__all__ = ["Headers", "RequestHead", "ResponseHead", "BadMessage", "read_request_head", "read_response_head",
+           "request_bytes", "response_head_bytes", "MAX_LINE", "MAX_HEADERS"]
+
+MAX_LINE = 64 * 1024
+MAX_HEADERS = 100
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")      # what a method or header name may be made of
+_TARGET = re.compile(rb"[\x21-\x7e]+")                       # printable ASCII, no spaces
+# A header line: a name (a token, no space before the colon), a value without control characters
+# (a tab is fine) and the line break. Spaces and tabs around the value are not part of it.
+_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\r?\n")
+_DIGITS = re.compile(r"[0-9]{1,15}")
+_REASONS = {status.value: status.phrase for status in http.HTTPStatus}
+
+
+class BadMessage(LabError):
+    """A head this reader refuses: ``status`` and ``message`` are what the client is told."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Headers:
+    """Header fields in the order they came, looked up case-insensitively: ``headers.get("content-type")``."""
+
+    def __init__(self, fields=()):
+        self._fields = list(fields)                   # [(name, value)], names as the sender spelled them
+        self._values = {}                             # lower-case name -> [value, ...]
+        for name, value in self._fields:
+            self._values.setdefault(name.lower(), []).append(value)
+
+    def get(self, name, default=None):
+        """The first value of header ``name`` (any case), or ``default``."""
+        values = self._values.get(name.lower())
+        return default if values is None else values[0]
+
+    def get_all(self, name):
+        """Every value of header ``name``, in order (two ``Set-Cookie`` lines are two values)."""
+        return list(self._values.get(name.lower(), ()))
+
+    def items(self):
+        return list(self._fields)
+
+    def __getitem__(self, name):
+        return self._values[name.lower()][0]
+
+    def __contains__(self, name):
+        return name.lower() in self._values
+
+    def __iter__(self):
+        return (name for name, _ in self._fields)
+
+    def __len__(self):
+        return len(self._fields)
+
+    def __repr__(self):
+        return f"Headers({self._fields!r})"
+
+
+class RequestHead:
+    """What the request line and headers say: method, target, version, headers, and the body's length."""
+
+    def __init__(self, method, target, version, headers):
+        self.method, self.target, self.version, self.headers = method, target, version, headers
+        if "Transfer-Encoding" in headers:
+            raise BadMessage(411, "send the body with a Content-Length, not chunked (Transfer-Encoding)")
+        self.content_length = _content_length(headers) or 0
+        self.keep_alive = _keep_alive(version, headers)
+        self.expects_continue = version == "HTTP/1.1" and headers.get("Expect", "").lower() == "100-continue"
+
+
+class ResponseHead:
+    """What the status line and headers of an answer say, and how many body bytes follow.
+
+    ``content_length`` is what the header announces; ``body_length`` is how many
+    bytes to read: 0 for an answer to HEAD (it announces the GET's length but
+    carries no body), and None for "read until the connection closes".
+    """
+
+    def __init__(self, version, status, reason, headers, request_method):
+        self.version, self.status, self.reason, self.headers = version, status, reason, headers
+        if "Transfer-Encoding" in headers:
+            raise BadMessage(502, "the instance sent a chunked answer; lab servers always send Content-Length")
+        self.content_length = _content_length(headers)
+        if request_method == "HEAD" or status < 200 or status in (204, 304):
+            self.body_length = 0                     # these answers never have a body, whatever the headers say
+        else:
+            self.body_length = self.content_length
+        self.keep_alive = _keep_alive(version, headers) and self.body_length is not None
+
+
+# -- reading ------------------------------------------------------------------------------------
+def read_request_head(stream):
+    """Read one request head from a buffered binary stream (``socket.makefile("rb")``).
+
+    Returns None when the client closed the connection before sending anything
+    (the normal end of a keep-alive connection); raises ``BadMessage`` for a head
+    this reader refuses. The body, if any, is left in the stream.
+    """
+    line = stream.readline(MAX_LINE + 1)
+    if line in (b"\r\n", b"\n"):                  # one stray empty line between requests is tolerated
+        line = stream.readline(MAX_LINE + 1)
+    if not line:
+        return None
+    if len(line) > MAX_LINE:
+        raise BadMessage(414, f"the request line is longer than {MAX_LINE} bytes")
+    parts = line.rstrip(b"\r\n").split(b" ")
+    if len(parts) != 3 or not line.endswith(b"\n"):
+        raise BadMessage(400, "a request line is METHOD TARGET VERSION and a line break, like 'GET /cart HTTP/1.1'")
+    method, target, version = parts
+    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+        raise BadMessage(400, "this server speaks HTTP/1.1 (or HTTP/1.0); end the request line with HTTP/1.1")
+    if not _TOKEN.fullmatch(method):
+        raise BadMessage(400, "the method must be a word such as GET or POST")
+    if not _TARGET.fullmatch(target):
+        raise BadMessage(400, "the target must be printable ASCII without spaces; percent-encode anything else")
+    headers = Headers(_read_fields(stream))
+    version = version.decode()
+    if version == "HTTP/1.1" and len(headers.get_all("Host")) != 1:
+        raise BadMessage(400, "an HTTP/1.1 request needs exactly one Host header, like 'Host: 127.0.0.1:8000'")
+    return RequestHead(method.decode(), target.decode(), version, headers)
+
+
+def read_response_head(stream, request_method):
+    """Read the head of the answer to a ``request_method`` request; None if the peer closed first."""
+    line = stream.readline(MAX_LINE + 1)
+    if not line:
+        return None
+    version, _, rest = line.rstrip(b"\r\n").partition(b" ")
+    status, _, reason = rest.partition(b" ")
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or not status.isdigit() or len(status) != 3:
+        raise BadMessage(502, "the answer does not start with a status line like 'HTTP/1.1 200 OK'")
+    return ResponseHead(version.decode(), int(status), reason.decode("latin-1"), Headers(_read_fields(stream)),
+                        request_method)
+
+
+def _read_fields(stream):
+    """The ``(name, value)`` header lines up to the empty line that ends a head."""
+    fields = []
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if line in (b"\r\n", b"\n"):
+            return fields
+        if len(line) > MAX_LINE:
+            raise BadMessage(431, f"a header line is longer than {MAX_LINE} bytes")
+        if not line.endswith(b"\n"):
+            raise BadMessage(400, "the connection ended in the middle of the head (no empty line after the headers)")
+        if len(fields) == MAX_HEADERS:
+            raise BadMessage(431, f"more than {MAX_HEADERS} headers")
+        field = _FIELD.fullmatch(line)
+        if field is None:
+            shown = line[:40].decode("latin-1")
+            raise BadMessage(400, f"header line {shown!r} is not 'Name: value' (no spaces before the colon, "
+                                  "no control characters, no folded lines)")
+        fields.append((field[1].decode("latin-1"), field[2].rstrip(b" \t").decode("latin-1")))
+
+
+def _content_length(headers):
+    """The body's length from Content-Length, or None when there is none."""
+    values = headers.get_all("Content-Length")
+    if not values:
+        return None
+    if len(values) == 1 and _DIGITS.fullmatch(values[0]):
+        return int(values[0])                         # the usual case: one plain number
+    lengths = {part.strip() for value in values for part in value.split(",")}
+    if len(lengths) != 1:
+        raise BadMessage(400, f"two different Content-Length values ({', '.join(sorted(lengths))}): "
+                              "which one is the body's length?")
+    length = lengths.pop()
+    if not _DIGITS.fullmatch(length):
+        raise BadMessage(400, f"Content-Length must be a plain number of bytes, like 25, not {length!r}")
+    return int(length)
+
+
+def _keep_alive(version, headers):
+    """HTTP/1.1 keeps a connection open unless told "close"; HTTP/1.0 closes it unless told "keep-alive"."""
+    connection = headers.get("Connection")
+    if connection is None:
+        return version == "HTTP/1.1"
+    tokens = {token.strip().lower() for token in connection.split(",")}
+    if version == "HTTP/1.1":
+        return "close" not in tokens
+    return "keep-alive" in tokens
+
+
+# -- writing ------------------------------------------------------------------------------------
+def request_bytes(method, target, fields, body=b""):
+    """A whole request, head and body, as one bytes object: it leaves in one ``sendall``."""
+    lines = [f"{method} {target} HTTP/1.1"]
+    lines += [f"{name}: {value}" for name, value in fields]
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+def response_head_bytes(status, fields):
+    """A status line and headers, ready to be followed by the body."""
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}", f"Date: {http_date()}"]
+    lines += [f"{name}: {value}" for name, value in fields]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+_last_date = (0, "")                 # (second, formatted): a busy server formats the date once per second
+
+
+def http_date():
+    """Now, as HTTP writes dates (``Tue, 15 Nov 1994 08:12:31 GMT``)."""
+    global _last_date
+    now = int(time.time())
+    if _last_date[0] != now:
+        _last_date = (now, email.utils.formatdate(now, usegmt=True))
+    return _last_date[1]
