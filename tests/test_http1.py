@@ -1,12 +1,11 @@
 """http1.py: HTTP/1.1 heads read once and strictly, because where a body ends is what two hops must agree on.
 
-The first half feeds bytes to the reader directly; the second half sends the
-same broken heads to a real instance and through a real balancer and checks
-the status and that the connection is closed (a second request on it is
-never answered).
+The first half writes bytes into one end of a socket pair and reads them with
+a ``Reader`` at the other; the second half sends the same broken heads to a
+real instance and through a real balancer and checks the status and that the
+connection is closed (a second request on it is never answered).
 """
 
-import io
 import re
 import socket
 
@@ -16,17 +15,40 @@ from labsupport import Balancer, Instance
 from labsupport.engine import (
     BadMessage,
     Headers,
+    Reader,
     Response,
-    read_request_head,
-    read_response_head,
+    parse_request_head,
+    parse_response_head,
     request_bytes,
     response_head_bytes,
 )
 from tests.http_util import call
 
 
+_OPEN_SOCKETS = []
+
+
+@pytest.fixture(autouse=True)
+def _close_sockets():
+    yield
+    while _OPEN_SOCKETS:
+        _OPEN_SOCKETS.pop().close()
+
+
+def _reader(data):
+    """A ``Reader`` on a socket whose peer sent ``data`` and closed its side (closed after the test)."""
+    ours, theirs = socket.socketpair()
+    _OPEN_SOCKETS.append(ours)
+    with theirs:
+        theirs.sendall(data)
+        theirs.shutdown(socket.SHUT_WR)
+    return Reader(ours)
+
+
 def _request(data):
-    return read_request_head(io.BufferedReader(io.BytesIO(data)))
+    """The request head at the start of ``data``, or None if ``data`` holds none."""
+    head = _reader(data).read_head()
+    return parse_request_head(head) if head else None
 
 
 def _refused(data):
@@ -39,12 +61,28 @@ GOOD = b"POST /cart/items?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\ncontent-TYPE: 
 
 
 # -- reading a request head --------------------------------------------------------------------------
-def test_a_request_head_is_split_into_its_parts_and_the_body_is_left_in_the_stream():
-    stream = io.BufferedReader(io.BytesIO(GOOD + b"hello"))
-    head = read_request_head(stream)
+def test_a_request_head_is_split_into_its_parts_and_the_body_is_left_for_read():
+    reader = _reader(GOOD + b"hello" + GOOD)
+    head = parse_request_head(reader.read_head())
     assert (head.method, head.target, head.version) == ("POST", "/cart/items?x=1", "HTTP/1.1")
     assert head.content_length == 5 and head.keep_alive and not head.expects_continue
-    assert stream.read() == b"hello"
+    assert reader.read(5) == b"hello"
+    assert parse_request_head(reader.read_head()).target == "/cart/items?x=1"      # the next request, whole
+    assert reader.read_head() == b""                                                # and then the end
+
+
+def test_a_head_that_arrives_in_pieces_is_put_together():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        reader = Reader(ours)
+        for byte in GOOD[:-1]:
+            theirs.sendall(bytes([byte]))
+        theirs.sendall(GOOD[-1:] + b"hello")
+        assert reader.read_head() == GOOD and reader.read(5) == b"hello"
+
+
+def test_a_stray_empty_line_before_a_request_is_tolerated():
+    assert _request(b"\r\n" + GOOD).method == "POST"
 
 
 def test_header_names_are_case_insensitive_and_values_lose_surrounding_spaces():
@@ -64,6 +102,7 @@ def test_a_closed_connection_is_no_request_but_a_cut_head_is_a_bad_one():
     assert _request(b"") is None
     assert _refused(b"GET / HTTP/1.1\r\nHost: 127.0.0.1:1\r\n") == 400          # no empty line: cut off
     assert _refused(b"GET / HTTP/1.1") == 400
+    assert _request(b"\r\n") is None                                              # only a stray line break
 
 
 @pytest.mark.parametrize("line", [b"NONSENSE", b"GET /", b"GET  / HTTP/1.1", b"GET / HTTP/2.0", b"GET / HTTPS/1.1",
@@ -109,6 +148,7 @@ def test_a_tab_inside_a_value_is_fine():
 def test_limits_give_414_and_431():
     assert _refused(b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n") == 414
     assert _refused(b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 70_000 + b"\r\n\r\n") == 431
+    assert _refused(b"GET / HTTP/1.1\r\nHost: h\r\nX: " + b"a" * 70_000) == 431      # no end in sight either
     many = b"".join(b"X-%d: 1\r\n" % i for i in range(101))
     assert _refused(b"GET / HTTP/1.1\r\nHost: h\r\n" + many + b"\r\n") == 431
 
@@ -128,7 +168,7 @@ def test_expect_100_continue_is_noticed():
 
 # -- reading an answer, writing messages ----------------------------------------------------------------------
 def _response(data, method="GET"):
-    return read_response_head(io.BufferedReader(io.BytesIO(data)), method)
+    return parse_response_head(_reader(data).read_head(), method)
 
 
 def test_an_answer_to_head_announces_a_length_but_has_no_body():
@@ -145,15 +185,14 @@ def test_answers_without_a_body_and_answers_read_until_close():
         _response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
     with pytest.raises(BadMessage):
         _response(b"SMTP ready\r\n\r\n")
-    assert _response(b"") is None
 
 
 def test_what_request_bytes_writes_reads_back_the_same():
     data = request_bytes("POST", "/cart/items", [("Host", "127.0.0.1:9"), ("X-Key", "k")], b'{"a": 1}')
-    stream = io.BufferedReader(io.BytesIO(data))
-    head = read_request_head(stream)
+    reader = _reader(data)
+    head = parse_request_head(reader.read_head())
     assert (head.method, head.target, head.headers.get("x-key"), head.content_length) == ("POST", "/cart/items", "k", 8)
-    assert stream.read() == b'{"a": 1}'
+    assert reader.read(100) == b'{"a": 1}'
     assert b"Content-Length" not in request_bytes("GET", "/", [("Host", "h")])
 
 

@@ -16,14 +16,15 @@ from .balancer import Balancer, PooledInstance
 from .events import Event, EventLog
 from .forwarding import HOP_BY_HOP, Upstream, copy_both_ways, forwarded_fields, tunnel_bytes
 from .http1 import (
+                    MAX_HEAD,
                     MAX_HEADERS,
-                    MAX_LINE,
                     BadMessage,
                     Headers,
+                    Reader,
                     RequestHead,
                     ResponseHead,
-                    read_request_head,
-                    read_response_head,
+                    parse_request_head,
+                    parse_response_head,
                     request_bytes,
                     response_head_bytes,
 )
@@ -55,8 +56,8 @@ __all__ = [
     "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
-    "Headers", "RequestHead", "ResponseHead", "BadMessage", "read_request_head", "read_response_head",
-    "request_bytes", "response_head_bytes", "MAX_LINE", "MAX_HEADERS",
+    "Headers", "RequestHead", "ResponseHead", "BadMessage", "Reader", "parse_request_head", "parse_response_head",
+    "request_bytes", "response_head_bytes", "MAX_HEAD", "MAX_HEADERS",
     "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",
     "LOOPBACK_NAMES", "host_problem", "origin_problem",
 ]

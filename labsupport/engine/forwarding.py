@@ -5,7 +5,7 @@ an ``Upstream`` each, and for every request it:
 
 1. writes the request on, head and body in one ``sendall``, with a few headers
    rewritten (below);
-2. reads the answer's head once (``http1.read_response_head``) and then exactly
+2. reads the answer's head once (``http1.parse_response_head``) and then exactly
    ``Content-Length`` bytes of body;
 3. puts the connection back in the pool for the next request, unless the
    instance said ``Connection: close``.
@@ -29,7 +29,7 @@ both ways until either side closes (``copy_both_ways``, chapter 05).
 import select
 import socket
 
-from .http1 import read_response_head, request_bytes
+from .http1 import Reader, parse_response_head, request_bytes
 from .messages import Response
 
 __all__ = ["Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways"]
@@ -38,16 +38,18 @@ HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "t
                         "upgrade"})
 REWRITTEN = frozenset({"host", "content-length", "expect", "x-forwarded-for"})  # the balancer writes these itself
 WRITTEN_BY_LISTENER = frozenset({"content-length", "content-type", "date", "server"})
+NOT_FORWARDED = HOP_BY_HOP | REWRITTEN                 # request headers that stay on the client's hop
+NOT_RELAYED = HOP_BY_HOP | WRITTEN_BY_LISTENER         # answer headers that stay on the instance's hop
 
 
 class Upstream:
-    """One keep-alive connection from the balancer to an instance: a socket and a buffered reader of its answers."""
+    """One keep-alive connection from the balancer to an instance: a socket and a ``Reader`` of its answers."""
 
     def __init__(self, address, timeout):
         self.host = "%s:%d" % address                  # what the instance's Host check expects
         self.sock = socket.create_connection(address, timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.rfile = self.sock.makefile("rb")
+        self.reader = Reader(self.sock)
         self.reusable = True
 
     def closed_by_peer(self):
@@ -63,34 +65,33 @@ class Upstream:
         """
         self.sock.sendall(request_bytes(request.method, request.target, forwarded_fields(request, self.host),
                                         request.body))
-        head = read_response_head(self.rfile, request.method)
-        if head is None:
+        raw_head = self.reader.read_head()
+        if not raw_head:
             raise ConnectionResetError("the instance closed the connection before answering")
-        payload = self.rfile.read() if head.body_length is None else self.rfile.read(head.body_length)
+        head = parse_response_head(raw_head, request.method)
+        payload = self.reader.read_to_end() if head.body_length is None else self.reader.read(head.body_length)
         if head.body_length is not None and len(payload) < head.body_length:
             raise ConnectionResetError("the instance closed the connection in the middle of its answer")
         self.reusable = head.keep_alive
         relayed = {}
-        for name, value in _end_to_end(head.headers, WRITTEN_BY_LISTENER):
+        for name, value in _end_to_end(head.headers, NOT_RELAYED):
             relayed.setdefault(name, []).append(value)
         return Response(head.status, raw=payload, headers=relayed,
                         content_type=head.headers.get("Content-Type", "application/json"),
                         content_length=head.content_length if request.method == "HEAD" else None)
 
     def close(self):
-        self.rfile.close()
         self.sock.close()
 
 
 def forwarded_fields(request, host):
     """The headers a request goes on with: its own, minus hop-by-hop ones, with ``host`` and X-Forwarded-For."""
-    return _end_to_end(request.headers, REWRITTEN) + [("Host", host), ("X-Forwarded-For", "127.0.0.1")]
+    return _end_to_end(request.headers, NOT_FORWARDED) + [("Host", host), ("X-Forwarded-For", "127.0.0.1")]
 
 
-def _end_to_end(headers, written_here):
-    """The ``(name, value)`` fields that go on to the next hop: all but the hop-by-hop ones, those the
-    ``Connection`` header names, and those in ``written_here`` (this hop writes them itself)."""
-    dropped = HOP_BY_HOP | written_here
+def _end_to_end(headers, dropped):
+    """The ``(name, value)`` fields that go on to the next hop: all but those in ``dropped`` and those the
+    ``Connection`` header names (a sender may declare more hop-by-hop headers there)."""
     connection = headers.get("Connection")
     if connection is not None:
         dropped = dropped | {token.strip().lower() for token in connection.split(",")}

@@ -8,11 +8,16 @@ An HTTP/1.1 message is a *head* of text lines and an optional *body* of bytes::
                                        <- an empty line ends the head
     {"sku": "book", "qty": 2}          <- the body: exactly Content-Length bytes
 
-An answer looks the same with a status line (``HTTP/1.1 200 OK``) first. Every
-lab server reads its requests with ``read_request_head`` (``listener.py``); the
-balancer writes each request on with ``request_bytes`` and reads the answer
-with ``read_response_head`` (``balancer.py``), so each head is parsed exactly
-once on each hop.
+An answer looks the same with a status line (``HTTP/1.1 200 OK``) first.
+
+Reading is two steps. A ``Reader`` collects a connection's bytes until the
+empty line that ends a head (one ``recv`` usually brings a whole request), and
+then hands out exactly ``Content-Length`` bytes of body; whatever is left is
+the start of the next request. ``parse_request_head`` (or
+``parse_response_head``) then turns the head's bytes into a ``RequestHead``.
+Every lab server reads its requests this way (``listener.py``); the balancer
+writes each request on with ``request_bytes`` and reads the answer the same
+way (``forwarding.py``), so each head is parsed exactly once on each hop.
 
 Where a body ends is the one thing two programs on a connection must agree
 on: if a balancer and an instance disagree, the rest of one request is read
@@ -27,8 +32,8 @@ where the next request would start):
   different ``Content-Length`` values (two equal ones are allowed);
 * a header line that is not ``Name: value``, holds a control character, or
   starts with a space (the obsolete "line folding");
-* a line over 64 KiB (414 for the request line, 431 for a header) or more
-  than 100 headers (431).
+* a head over 64 KiB (414 if the request line alone is that long, else 431)
+  or more than 100 headers (431).
 
 A chunked request body (``Transfer-Encoding``) is refused with 411 Length
 Required: the lab's clients always send ``Content-Length``, and a reader that
@@ -43,16 +48,18 @@ import time
 
 from ..errors import LabError
 
-__all__ = ["Headers", "RequestHead", "ResponseHead", "BadMessage", "read_request_head", "read_response_head",
-           "request_bytes", "response_head_bytes", "MAX_LINE", "MAX_HEADERS"]
+__all__ = ["Headers", "RequestHead", "ResponseHead", "BadMessage", "Reader", "parse_request_head",
+           "parse_response_head", "request_bytes", "response_head_bytes", "MAX_HEAD", "MAX_HEADERS"]
 
-MAX_LINE = 64 * 1024
+MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100
+RECV_BYTES = 16 * 1024                                      # how much one recv() may bring (a head fits easily)
+_HEAD_END = re.compile(rb"\r?\n\r?\n")                       # the empty line (a bare \n is tolerated)
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")      # what a method or header name may be made of
 _TARGET = re.compile(rb"[\x21-\x7e]+")                       # printable ASCII, no spaces
-# A header line: a name (a token, no space before the colon), a value without control characters
-# (a tab is fine) and the line break. Spaces and tabs around the value are not part of it.
-_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\r?\n")
+# A header line: a name (a token, no space before the colon) and a value without control characters
+# (a tab is fine). Spaces and tabs around the value are not part of it.
+_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\r?")
 _DIGITS = re.compile(r"[0-9]{1,15}")
 _REASONS = {status.value: status.phrase for status in http.HTTPStatus}
 
@@ -136,23 +143,60 @@ class ResponseHead:
 
 
 # -- reading ------------------------------------------------------------------------------------
-def read_request_head(stream):
-    """Read one request head from a buffered binary stream (``socket.makefile("rb")``).
+class Reader:
+    """A connection's incoming bytes, handed out a head or a body at a time.
 
-    Returns None when the client closed the connection before sending anything
-    (the normal end of a keep-alive connection); raises ``BadMessage`` for a head
-    this reader refuses. The body, if any, is left in the stream.
+    ``read_head()`` returns the bytes of the next head (b"" if the peer closed
+    the connection before sending one); ``read(n)`` the next ``n`` bytes of body.
     """
-    line = stream.readline(MAX_LINE + 1)
-    if line in (b"\r\n", b"\n"):                  # one stray empty line between requests is tolerated
-        line = stream.readline(MAX_LINE + 1)
-    if not line:
-        return None
-    if len(line) > MAX_LINE:
-        raise BadMessage(414, f"the request line is longer than {MAX_LINE} bytes")
-    parts = line.rstrip(b"\r\n").split(b" ")
-    if len(parts) != 3 or not line.endswith(b"\n"):
-        raise BadMessage(400, "a request line is METHOD TARGET VERSION and a line break, like 'GET /cart HTTP/1.1'")
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.buffer = b""                 # received, not yet handed out: the next head or body starts here
+
+    def read_head(self):
+        while True:
+            end = _HEAD_END.search(self.buffer)
+            if end is not None and end.end() <= MAX_HEAD:
+                head, self.buffer = self.buffer[:end.end()], self.buffer[end.end():]
+                return head
+            if len(self.buffer) > MAX_HEAD:
+                line_too_long = b"\n" not in self.buffer[:MAX_HEAD]
+                raise BadMessage(414 if line_too_long else 431, f"the {'request line' if line_too_long else 'head'}"
+                                                                f" is longer than {MAX_HEAD} bytes")
+            data = self.sock.recv(RECV_BYTES)
+            if not data:
+                if self.buffer.strip():
+                    raise BadMessage(400, "the connection ended in the middle of the head "
+                                          "(no empty line after the headers)")
+                return b""
+            self.buffer += data
+
+    def read(self, n):
+        """Exactly ``n`` bytes; fewer only if the peer closed the connection first."""
+        while len(self.buffer) < n:
+            data = self.sock.recv(max(RECV_BYTES, n - len(self.buffer)))
+            if not data:
+                break
+            self.buffer += data
+        data, self.buffer = self.buffer[:n], self.buffer[n:]
+        return data
+
+    def read_to_end(self):
+        """Everything until the peer closes the connection (an answer without Content-Length)."""
+        chunks = [self.buffer]
+        while data := self.sock.recv(RECV_BYTES):
+            chunks.append(data)
+        self.buffer = b""
+        return b"".join(chunks)
+
+
+def parse_request_head(head):
+    """A ``RequestHead`` from the bytes ``Reader.read_head()`` returned; ``BadMessage`` if this reader refuses it."""
+    lines = head.lstrip(b"\r\n").rstrip(b"\r\n").split(b"\n")     # one stray empty line before it is fine
+    parts = lines[0].rstrip(b"\r").split(b" ")
+    if len(parts) != 3:
+        raise BadMessage(400, "a request line is METHOD TARGET VERSION, like 'GET /cart HTTP/1.1'")
     method, target, version = parts
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise BadMessage(400, "this server speaks HTTP/1.1 (or HTTP/1.0); end the request line with HTTP/1.1")
@@ -160,45 +204,34 @@ def read_request_head(stream):
         raise BadMessage(400, "the method must be a word such as GET or POST")
     if not _TARGET.fullmatch(target):
         raise BadMessage(400, "the target must be printable ASCII without spaces; percent-encode anything else")
-    headers = Headers(_read_fields(stream))
+    headers = Headers(_fields(lines[1:]))
     version = version.decode()
     if version == "HTTP/1.1" and len(headers.get_all("Host")) != 1:
         raise BadMessage(400, "an HTTP/1.1 request needs exactly one Host header, like 'Host: 127.0.0.1:8000'")
     return RequestHead(method.decode(), target.decode(), version, headers)
 
 
-def read_response_head(stream, request_method):
-    """Read the head of the answer to a ``request_method`` request; None if the peer closed first."""
-    line = stream.readline(MAX_LINE + 1)
-    if not line:
-        return None
-    version, _, rest = line.rstrip(b"\r\n").partition(b" ")
+def parse_response_head(head, request_method):
+    """A ``ResponseHead`` for the answer to a ``request_method`` request."""
+    lines = head.rstrip(b"\r\n").split(b"\n")
+    version, _, rest = lines[0].rstrip(b"\r").partition(b" ")
     status, _, reason = rest.partition(b" ")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0") or not status.isdigit() or len(status) != 3:
+    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(status) != 3 or not status.isdigit():
         raise BadMessage(502, "the answer does not start with a status line like 'HTTP/1.1 200 OK'")
-    return ResponseHead(version.decode(), int(status), reason.decode("latin-1"), Headers(_read_fields(stream)),
+    return ResponseHead(version.decode(), int(status), reason.decode("latin-1"), Headers(_fields(lines[1:])),
                         request_method)
 
 
-def _read_fields(stream):
-    """The ``(name, value)`` header lines up to the empty line that ends a head."""
-    fields = []
-    while True:
-        line = stream.readline(MAX_LINE + 1)
-        if line in (b"\r\n", b"\n"):
-            return fields
-        if len(line) > MAX_LINE:
-            raise BadMessage(431, f"a header line is longer than {MAX_LINE} bytes")
-        if not line.endswith(b"\n"):
-            raise BadMessage(400, "the connection ended in the middle of the head (no empty line after the headers)")
-        if len(fields) == MAX_HEADERS:
-            raise BadMessage(431, f"more than {MAX_HEADERS} headers")
-        field = _FIELD.fullmatch(line)
-        if field is None:
-            shown = line[:40].decode("latin-1")
-            raise BadMessage(400, f"header line {shown!r} is not 'Name: value' (no spaces before the colon, "
-                                  "no control characters, no folded lines)")
-        fields.append((field[1].decode("latin-1"), field[2].rstrip(b" \t").decode("latin-1")))
+def _fields(lines):
+    """The ``(name, value)`` pairs of a head's header lines."""
+    if len(lines) > MAX_HEADERS:
+        raise BadMessage(431, f"more than {MAX_HEADERS} headers")
+    matches = [_FIELD.fullmatch(line) for line in lines]
+    if None in matches:
+        shown = lines[matches.index(None)][:40].decode("latin-1")
+        raise BadMessage(400, f"header line {shown!r} is not 'Name: value' (no spaces before the colon, "
+                              "no control characters, no folded lines)")
+    return [(match[1].decode("latin-1"), match[2].rstrip(b" \t").decode("latin-1")) for match in matches]
 
 
 def _content_length(headers):

@@ -3,7 +3,8 @@
 A ``Listener`` is the standard library's ``socketserver.ThreadingTCPServer``
 (one daemon thread per client connection) with an HTTP/1.1 loop on top:
 
-1. read one request head (``http1.read_request_head``: parsed once, strictly);
+1. read one request head (``http1.Reader``) and parse it, once and strictly
+   (``http1.parse_request_head``);
 2. refuse what no lab server serves: an unknown method (405), a Host that is
    not this machine (421, see ``rebinding.py``), a body over 64 KiB (413);
 3. read exactly Content-Length bytes of body and hand a ``Request`` to the
@@ -25,7 +26,7 @@ import socketserver
 import threading
 import time
 
-from .http1 import BadMessage, read_request_head, response_head_bytes
+from .http1 import BadMessage, Reader, parse_request_head, response_head_bytes
 from .messages import MAX_BODY_BYTES, Request, Response
 from .rebinding import host_problem
 
@@ -35,10 +36,14 @@ SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-class _Connection(socketserver.StreamRequestHandler):
+class _Connection(socketserver.BaseRequestHandler):
     """One client connection: serve requests one after another until either side closes it."""
 
-    disable_nagle_algorithm = True     # Nagle's algorithm would hold small answers back waiting for more data
+    def setup(self):
+        self.connection = self.request
+        # Nagle's algorithm would hold small answers back waiting for more data.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = Reader(self.connection)
 
     def handle(self):
         while self._serve_one():
@@ -48,17 +53,18 @@ class _Connection(socketserver.StreamRequestHandler):
         """Read, answer and write one request; True if the connection stays open for the next."""
         lab = self.server.lab
         try:
-            head = read_request_head(self.rfile)
+            raw_head = self.reader.read_head()
+            if not raw_head:
+                return False                       # the client closed the connection: the normal end
+            head = parse_request_head(raw_head)
         except BadMessage as exc:
             return self._send(lab, Response(exc.status, {"error": exc.message}), "GET", keep_alive=False)
-        if head is None:
-            return False                           # the client closed the connection: the normal end
         refusal = self._refusal(head)
         if refusal is not None:
             return self._send(lab, refusal, head.method, keep_alive=False)   # its body stays unread: close
         if head.expects_continue:
             self.connection.sendall(CONTINUE)      # "go on, send the body" (curl waits for this)
-        body = self.rfile.read(head.content_length) if head.content_length else b""
+        body = self.reader.read(head.content_length) if head.content_length else b""
         if len(body) < head.content_length:
             return False                           # the client went away in the middle of the body
         request = Request(head.method, head.target, head.headers, body, client=self.connection)
