@@ -42,7 +42,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 from labsupport import Cluster, RedisServer, shutdown_all  # noqa: E402
 
-FULL = {"samples": 3000, "rounds": 6, "threads": 4, "throughput_s": 6.0}
+FULL = {"samples": 3000, "rounds": 10, "threads": 4, "throughput_s": 6.0}
 QUICK = {"samples": 300, "rounds": 2, "threads": 2, "throughput_s": 0.6}
 WARM_UP = 50                    # requests per target before any measurement (pooled connections, caches)
 TARGET_P50_VS_NGINX = 1.3

@@ -11,7 +11,7 @@ import json
 import socket
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
@@ -118,7 +118,7 @@ def test_a_shop_cluster_still_serves_its_users():
 # -- the game server: Host and Origin ---------------------------------------------------------------------------
 def _handshake(port, host, origin=None):
     """A raw WebSocket handshake; returns the status the server answered with."""
-    lines = [f"GET /rooms/A HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
+    lines = ["GET /rooms/A HTTP/1.1", f"Host: {host}", "Upgrade: websocket", "Connection: Upgrade",
              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13"]
     if origin is not None:
         lines.append(f"Origin: {origin}")

@@ -24,7 +24,6 @@ from labsupport.engine import (
 )
 from tests.http_util import call
 
-
 _OPEN_SOCKETS = []
 
 
@@ -57,7 +56,8 @@ def _refused(data):
     return caught.value.status
 
 
-GOOD = b"POST /cart/items?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\ncontent-TYPE:  application/json \r\nContent-Length: 5\r\n\r\n"
+GOOD = (b"POST /cart/items?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8000\r\ncontent-TYPE:  application/json \r\n"
+        b"Content-Length: 5\r\n\r\n")
 
 
 # -- reading a request head --------------------------------------------------------------------------
@@ -196,11 +196,16 @@ def test_what_request_bytes_writes_reads_back_the_same():
     assert b"Content-Length" not in request_bytes("GET", "/", [("Host", "h")])
 
 
-def test_an_answer_head_has_a_status_line_a_date_and_its_fields():
-    head = response_head_bytes(421, [("Content-Length", 2)])
-    assert head.startswith(b"HTTP/1.1 421 Misdirected Request\r\nDate: ") and head.endswith(b"Content-Length: 2\r\n\r\n")
-    date = head.split(b"\r\n")[1].decode()
-    assert re.fullmatch(r"Date: \w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", date)
+def test_an_answer_goes_out_with_a_status_line_a_date_its_length_and_its_headers():
+    response = Response(421, {"error": "no"}, headers={"Set-Cookie": ["a=1", "b=2"], "X-Instance": "mine"})
+    payload = response.payload()
+    fields = response.fields(payload, {"X-Instance": "shop-1", "X-Version": "v1"})
+    names = [name for name, _ in fields]
+    assert names == ["Date", "Content-Type", "Content-Length", "X-Version", "Set-Cookie", "Set-Cookie", "X-Instance"]
+    assert re.fullmatch(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", fields[0][1])
+    assert dict(fields)["Content-Length"] == len(payload) and dict(fields)["X-Instance"] == "mine"
+    head = response_head_bytes(response.status, fields)
+    assert head.startswith(b"HTTP/1.1 421 Misdirected Request\r\nDate: ") and head.endswith(b"X-Instance: mine\r\n\r\n")
 
 
 # -- the same rules on real sockets: an instance and the balancer ------------------------------------------------
@@ -208,7 +213,8 @@ class Echo:
     """Answers with what it received, so a test can see what reached the application."""
 
     def handle(self, request):
-        return Response(200, {"method": request.method, "body": request.body.decode(), "host": request.headers.get("Host")})
+        return Response(200, {"method": request.method, "body": request.body.decode(),
+                              "host": request.headers.get("Host")})
 
 
 @pytest.fixture

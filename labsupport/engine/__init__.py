@@ -30,7 +30,7 @@ from .http1 import (
 )
 from .instance import Capacity, Instance
 from .listener import SUPPORTED_METHODS, Listener
-from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
+from .messages import MAX_BODY_BYTES, HTTPError, RelayedResponse, Request, Response
 from .policies import (
                        POLICIES,
                        STICKY_COOKIE,
@@ -51,7 +51,8 @@ from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
 
 __all__ = [
-    "Instance", "Capacity", "Listener", "SUPPORTED_METHODS", "Request", "Response", "HTTPError", "MAX_BODY_BYTES",
+    "Instance", "Capacity", "Listener", "SUPPORTED_METHODS", "Request", "Response", "RelayedResponse", "HTTPError",
+    "MAX_BODY_BYTES",
     "Balancer", "PooledInstance", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
     "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",

@@ -17,8 +17,9 @@ What a proxy must not pass on unchanged:
 * **Hop-by-hop headers** (``Connection``, ``Keep-Alive``, ``Transfer-Encoding``,
   ``Upgrade``, ... and any header that ``Connection`` names) describe one
   connection, not the request; each hop writes its own.
-* **Content-Length** is written again from the body actually sent; an answer to
-  HEAD keeps the instance's (the length a GET would have), but has no body.
+* **Content-Length** of a request is written again from the body actually sent;
+  an answer keeps the instance's (for HEAD the length a GET would have, with no
+  body after it: ``messages.RelayedResponse``).
 * **X-Forwarded-For** tells the instance who the client was.
 
 A WebSocket is not a request and an answer but a conversation: for an upgrade
@@ -30,16 +31,14 @@ import select
 import socket
 
 from .http1 import Reader, parse_response_head, request_bytes
-from .messages import Response
+from .messages import RelayedResponse
 
 __all__ = ["Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways"]
 
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
                         "upgrade"})
 REWRITTEN = frozenset({"host", "content-length", "expect", "x-forwarded-for"})  # the balancer writes these itself
-WRITTEN_BY_LISTENER = frozenset({"content-length", "content-type", "date", "server"})
 NOT_FORWARDED = HOP_BY_HOP | REWRITTEN                 # request headers that stay on the client's hop
-NOT_RELAYED = HOP_BY_HOP | WRITTEN_BY_LISTENER         # answer headers that stay on the instance's hop
 
 
 class Upstream:
@@ -73,12 +72,7 @@ class Upstream:
         if head.body_length is not None and len(payload) < head.body_length:
             raise ConnectionResetError("the instance closed the connection in the middle of its answer")
         self.reusable = head.keep_alive
-        relayed = {}
-        for name, value in _end_to_end(head.headers, NOT_RELAYED):
-            relayed.setdefault(name, []).append(value)
-        return Response(head.status, raw=payload, headers=relayed,
-                        content_type=head.headers.get("Content-Type", "application/json"),
-                        content_length=head.content_length if request.method == "HEAD" else None)
+        return RelayedResponse(head.status, _end_to_end(head.headers, HOP_BY_HOP), payload)
 
     def close(self):
         self.sock.close()

@@ -55,12 +55,12 @@ MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100
 RECV_BYTES = 16 * 1024                                      # how much one recv() may bring (a head fits easily)
 _HEAD_END = re.compile(rb"\r?\n\r?\n")                       # the empty line (a bare \n is tolerated)
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")      # what a method or header name may be made of
-_TARGET = re.compile(rb"[\x21-\x7e]+")                       # printable ASCII, no spaces
-# A header line: a name (a token, no space before the colon) and a value without control characters
-# (a tab is fine). Spaces and tabs around the value are not part of it.
-_FIELD = re.compile(rb"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*)\r?")
-_DIGITS = re.compile(r"[0-9]{1,15}")
+# The bytes a method or a header name may be made of ("token" characters), what a target may be made of
+# (printable ASCII without spaces), and what no header value may hold (control characters; a tab is fine).
+# ``data.translate(None, chars)`` deletes ``chars`` from ``data``: a name is a token when nothing is left.
+_TOKEN_CHARS = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_TARGET_CHARS = bytes(range(0x21, 0x7f))
+_CONTROL_CHARS = bytes(range(0x00, 0x09)) + bytes(range(0x0a, 0x20)) + b"\x7f"
 _REASONS = {status.value: status.phrase for status in http.HTTPStatus}
 
 
@@ -78,27 +78,29 @@ class Headers:
 
     def __init__(self, fields=()):
         self._fields = list(fields)                   # [(name, value)], names as the sender spelled them
-        self._values = {}                             # lower-case name -> [value, ...]
-        for name, value in self._fields:
-            self._values.setdefault(name.lower(), []).append(value)
+        # lower-case name -> its first value (built from the end, so the first of a repeated name wins)
+        self._first = {name.lower(): value for name, value in reversed(self._fields)}
 
     def get(self, name, default=None):
         """The first value of header ``name`` (any case), or ``default``."""
-        values = self._values.get(name.lower())
-        return default if values is None else values[0]
+        return self._first.get(name.lower(), default)
 
     def get_all(self, name):
         """Every value of header ``name``, in order (two ``Set-Cookie`` lines are two values)."""
-        return list(self._values.get(name.lower(), ()))
+        if len(self._first) == len(self._fields):     # no name is repeated: at most one value
+            value = self._first.get(name.lower())
+            return [] if value is None else [value]
+        name = name.lower()
+        return [value for key, value in self._fields if key.lower() == name]
 
     def items(self):
         return list(self._fields)
 
     def __getitem__(self, name):
-        return self._values[name.lower()][0]
+        return self._first[name.lower()]
 
     def __contains__(self, name):
-        return name.lower() in self._values
+        return name.lower() in self._first
 
     def __iter__(self):
         return (name for name, _ in self._fields)
@@ -200,9 +202,9 @@ def parse_request_head(head):
     method, target, version = parts
     if version not in (b"HTTP/1.1", b"HTTP/1.0"):
         raise BadMessage(400, "this server speaks HTTP/1.1 (or HTTP/1.0); end the request line with HTTP/1.1")
-    if not _TOKEN.fullmatch(method):
+    if not method or method.translate(None, _TOKEN_CHARS):
         raise BadMessage(400, "the method must be a word such as GET or POST")
-    if not _TARGET.fullmatch(target):
+    if not target or target.translate(None, _TARGET_CHARS):
         raise BadMessage(400, "the target must be printable ASCII without spaces; percent-encode anything else")
     headers = Headers(_fields(lines[1:]))
     version = version.decode()
@@ -226,12 +228,16 @@ def _fields(lines):
     """The ``(name, value)`` pairs of a head's header lines."""
     if len(lines) > MAX_HEADERS:
         raise BadMessage(431, f"more than {MAX_HEADERS} headers")
-    matches = [_FIELD.fullmatch(line) for line in lines]
-    if None in matches:
-        shown = lines[matches.index(None)][:40].decode("latin-1")
-        raise BadMessage(400, f"header line {shown!r} is not 'Name: value' (no spaces before the colon, "
-                              "no control characters, no folded lines)")
-    return [(match[1].decode("latin-1"), match[2].rstrip(b" \t").decode("latin-1")) for match in matches]
+    fields = []
+    for line in lines:
+        name, colon, value = line.removesuffix(b"\r").partition(b":")
+        bad_name = not name or name.translate(None, _TOKEN_CHARS)
+        if not colon or bad_name or value != value.translate(None, _CONTROL_CHARS):
+            shown = line[:40].decode("latin-1")
+            raise BadMessage(400, f"header line {shown!r} is not 'Name: value' (no spaces before the colon, "
+                                  "no control characters, no folded lines)")
+        fields.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+    return fields
 
 
 def _content_length(headers):
@@ -239,16 +245,21 @@ def _content_length(headers):
     values = headers.get_all("Content-Length")
     if not values:
         return None
-    if len(values) == 1 and _DIGITS.fullmatch(values[0]):
+    if len(values) == 1 and _is_length(values[0]):
         return int(values[0])                         # the usual case: one plain number
     lengths = {part.strip() for value in values for part in value.split(",")}
     if len(lengths) != 1:
         raise BadMessage(400, f"two different Content-Length values ({', '.join(sorted(lengths))}): "
                               "which one is the body's length?")
     length = lengths.pop()
-    if not _DIGITS.fullmatch(length):
+    if not _is_length(length):
         raise BadMessage(400, f"Content-Length must be a plain number of bytes, like 25, not {length!r}")
     return int(length)
+
+
+def _is_length(text):
+    """Plain decimal digits, at most 15 of them ("+5", "-5", "5_0" and "²" are not lengths, though int() takes them)."""
+    return 0 < len(text) <= 15 and text.isascii() and text.isdigit()
 
 
 def _keep_alive(version, headers):
@@ -273,8 +284,8 @@ def request_bytes(method, target, fields, body=b""):
 
 
 def response_head_bytes(status, fields):
-    """A status line and headers, ready to be followed by the body."""
-    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}", f"Date: {http_date()}"]
+    """A status line and header fields, ready to be followed by the body."""
+    lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Unknown')}"]
     lines += [f"{name}: {value}" for name, value in fields]
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 

@@ -90,11 +90,7 @@ class _Connection(socketserver.BaseRequestHandler):
     def _send(self, lab, response, method, keep_alive):
         """Write the answer (head and body in one ``sendall``); returns ``keep_alive``."""
         payload = response.payload()
-        length = len(payload) if response.content_length is None else response.content_length
-        fields = [("Server", "labsupport"), ("Content-Type", response.content_type), ("Content-Length", length)]
-        fields += [item for item in lab.identity_headers().items() if item[0] not in response.headers]
-        for name, value in response.headers.items():
-            fields += [(name, one) for one in (value if isinstance(value, list) else [value])]  # two Set-Cookie
+        fields = response.fields(payload, lab.identity_headers())
         if not keep_alive:
             fields.append(("Connection", "close"))
         head = response_head_bytes(response.status, fields)

@@ -10,9 +10,9 @@ error, so no client ever sees a traceback. Every server in the lab uses these.
 import json
 import urllib.parse
 
-from .http1 import Headers
+from .http1 import Headers, http_date
 
-__all__ = ["Request", "Response", "HTTPError", "MAX_BODY_BYTES"]
+__all__ = ["Request", "Response", "RelayedResponse", "HTTPError", "MAX_BODY_BYTES"]
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -67,21 +67,48 @@ class Request:
 class Response:
     """A status, a JSON-able body (or raw bytes) and extra headers.
 
-    ``content_length`` is for the one answer whose announced length is not its
-    payload's: the balancer relaying an answer to HEAD has no body, but must
-    announce the length the same GET would have had.
+    ``headers`` values may be lists, for a header sent more than once (two ``Set-Cookie``).
     """
 
-    def __init__(self, status=200, body=None, headers=None, raw=None, content_type="application/json",
-                 content_length=None):
+    def __init__(self, status=200, body=None, headers=None, raw=None, content_type="application/json"):
         self.status = status
         self.body = body
         self.headers = dict(headers or {})
         self.raw = raw
         self.content_type = content_type
-        self.content_length = content_length
 
     def payload(self):
         if self.raw is not None:
             return self.raw
         return json.dumps(self.body if self.body is not None else {}).encode()
+
+    def fields(self, payload, identity):
+        """The header fields this answer goes out with: date, type and length of ``payload``, the
+        instance's ``identity`` headers (unless the application set its own), then the application's."""
+        fields = [("Date", http_date()), ("Content-Type", self.content_type), ("Content-Length", len(payload))]
+        fields += [item for item in identity.items() if item[0] not in self.headers]
+        return fields + _listed(self.headers)
+
+
+def _listed(headers):
+    """``{"Set-Cookie": ["a=1", "b=2"]}`` as ``[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]``."""
+    fields = []
+    for name, value in headers.items():
+        fields += [(name, one) for one in value] if isinstance(value, list) else [(name, value)]
+    return fields
+
+
+class RelayedResponse(Response):
+    """An answer the balancer passes on: it goes out with the header fields its instance wrote.
+
+    So it keeps the instance's Date, Content-Type and Content-Length: for an
+    answer to HEAD that is the length the same GET would have had, although
+    no body follows. ``headers`` are what the balancer adds (a sticky cookie).
+    """
+
+    def __init__(self, status, relayed_fields, payload):
+        super().__init__(status, raw=payload)
+        self.relayed_fields = relayed_fields
+
+    def fields(self, payload, identity):
+        return self.relayed_fields + _listed(self.headers)
