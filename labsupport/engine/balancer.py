@@ -75,12 +75,14 @@ class PooledInstance:
 
     def connection(self):
         """An idle pooled ``Upstream`` that still looks alive, or a new one (``_NotSent`` if refused)."""
-        with self._lock:
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.closed_by_peer():
-                    return conn
-                conn.close()
+        while True:
+            with self._lock:                       # the lock guards the list only: checking a socket waits on the OS
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                break
+            if not conn.closed_by_peer():
+                return conn
+            conn.close()
         try:
             return Upstream(self.address, self.timeout)
         except OSError as exc:
