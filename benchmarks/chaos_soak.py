@@ -1,6 +1,6 @@
 """The long versions of the lab's trust tests: chaos, load and fuzzing, with figures.
 
-Run: .venv/bin/python benchmarks/chaos_soak.py            (about two minutes)
+Run: .venv/bin/python benchmarks/chaos_soak.py            (about a minute)
      .venv/bin/python benchmarks/chaos_soak.py --quick    (seconds: the same three parts, smaller)
 
 * chaos:  stateless and stateful shops, 5 instances, 50 users, thousands of
