@@ -8,7 +8,7 @@ without simulating each one, which is why they reach billions per second;
 the rolling deploy simulates each session and the calibration model each
 request. Run from the repository root:
 
-    .venv/bin/python benchmarks/sim_speed.py            (about a minute)
+    .venv/bin/python benchmarks/sim_speed.py            (about fifteen seconds)
     .venv/bin/python benchmarks/sim_speed.py --quick    (seconds: the same models at a tenth of the scale)
 """
 

@@ -16,6 +16,7 @@ from labsupport.engine import (
     BadMessage,
     Headers,
     Reader,
+    Request,
     Response,
     parse_request_head,
     parse_response_head,
@@ -282,3 +283,19 @@ def test_expect_100_continue_gets_a_go_ahead_before_the_body(echo):
 def test_a_body_goes_through_the_balancer_unchanged(echo):
     status, _, body = call(echo[1].url, "POST", "/x", raw_body="caf\u00e9 \u2615".encode())
     assert status == 200 and body["body"] == "caf\u00e9 \u2615" and body["method"] == "POST"
+
+
+def test_an_application_reads_headers_in_any_case():
+    class Reads:
+        def handle(self, request):
+            return Response(200, {"trace": request.headers.get("X-Trace"), "TRACE": request.headers.get("x-TRACE")})
+
+    with Instance(Reads) as server:
+        with socket.create_connection(server.address, timeout=5) as sock:
+            sock.sendall(f"GET / HTTP/1.1\r\nhost: 127.0.0.1:{server.port}\r\nx-trace: 1\r\nConnection: close\r\n\r\n"
+                         .encode())
+            answer = b""
+            while chunk := _recv(sock):
+                answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'{"trace": "1", "TRACE": "1"}')
+    assert Request("GET", "/", {"Cookie": "a=1"}, b"").headers.get("cookie") == "a=1"   # a dict is wrapped too
