@@ -23,6 +23,7 @@ from .http1 import (
                     Reader,
                     RequestHead,
                     ResponseHead,
+                    http_date,
                     parse_request_head,
                     parse_response_head,
                     request_bytes,
@@ -58,7 +59,7 @@ __all__ = [
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
     "Headers", "RequestHead", "ResponseHead", "BadMessage", "Reader", "parse_request_head", "parse_response_head",
-    "request_bytes", "response_head_bytes", "MAX_HEAD", "MAX_HEADERS",
+    "request_bytes", "response_head_bytes", "http_date", "MAX_HEAD", "MAX_HEADERS",
     "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",
     "LOOPBACK_NAMES", "host_problem", "origin_problem",
 ]

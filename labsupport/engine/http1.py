@@ -49,7 +49,7 @@ import time
 from ..errors import LabError
 
 __all__ = ["Headers", "RequestHead", "ResponseHead", "BadMessage", "Reader", "parse_request_head",
-           "parse_response_head", "request_bytes", "response_head_bytes", "MAX_HEAD", "MAX_HEADERS"]
+           "parse_response_head", "request_bytes", "response_head_bytes", "http_date", "MAX_HEAD", "MAX_HEADERS"]
 
 MAX_HEAD = 64 * 1024
 MAX_HEADERS = 100
@@ -258,7 +258,7 @@ def _content_length(headers):
 
 
 def _is_length(text):
-    """Plain decimal digits, at most 15 of them ("+5", "-5", "5_0" and "²" are not lengths, though int() takes them)."""
+    """Plain digits, at most 15 ("+5", "-5", "5_0" and "²" are not lengths, though int() takes them)."""
     return 0 < len(text) <= 15 and text.isascii() and text.isdigit()
 
 
@@ -268,9 +268,7 @@ def _keep_alive(version, headers):
     if connection is None:
         return version == "HTTP/1.1"
     tokens = {token.strip().lower() for token in connection.split(",")}
-    if version == "HTTP/1.1":
-        return "close" not in tokens
-    return "keep-alive" in tokens
+    return "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
 
 
 # -- writing ------------------------------------------------------------------------------------
