@@ -173,3 +173,20 @@ def test_a_websocket_tunnel_is_in_flight_until_it_closes():
             assert json.loads(ws.recv(timeout=5))["type"] == "welcome"
             assert lb.instance("game-1").in_flight == 1
         assert wait_for(lambda: lb.instance("game-1").in_flight == 0)
+
+
+def test_a_pooled_connection_to_a_killed_instance_is_not_used_so_a_post_is_retried_safely():
+    first = Instance(Slow, name="first").start()
+    second = Instance(Slow, name="second").start()
+    with Balancer("round_robin", health_interval=5) as lb:       # no health check will notice the kill in time
+        lb.add_instance("first", first.address)
+        lb.add_instance("second", second.address)
+        for _ in range(4):
+            call(lb.url, "GET", "/")                             # both now have an idle pooled connection
+        first.kill()                                             # ...and first's is closed from the far end
+        answers = [call(lb.url, "POST", "/x", {"a": 1}) for _ in range(4)]
+        assert [status for status, _, _ in answers] == [200] * 4   # never "outcome unknown": it was never sent
+        assert {headers["X-Instance"] for _, headers, _ in answers} == {"second"}
+        assert lb.instance("first").status == "down"
+    first.close()
+    second.close()
