@@ -45,7 +45,7 @@ def test_kill_discards_memory_and_restart_starts_empty():
 def test_kill_cuts_open_keep_alive_connections():
     server = Instance(Counter).start()
     sock = socket.create_connection(server.address)
-    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
     assert b"200" in sock.recv(4096)
     server.kill()
     sock.settimeout(2)

@@ -1,8 +1,8 @@
 """A real HTTP server instance: the unit you start, crash, drain and replace.
 
 Every shop instance (and the load balancer) is one of these: an HTTP/1.1
-server from the standard library's ``http.server``, listening on 127.0.0.1 on
-a port the OS picks, serving each connection in its own daemon thread. What
+server (``listener.py``), listening on 127.0.0.1 on a port the OS picks,
+serving each connection in its own daemon thread. What
 makes it a *lab* server is its lifecycle, which is the subject of the course:
 
 * ``stop()`` is a graceful shutdown (draining): refuse new requests, let the

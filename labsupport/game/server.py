@@ -22,6 +22,7 @@ from websockets.sync.server import ServerConnection, serve
 from ..engine import registry
 from ..engine.events import EventLog
 from ..engine.lifecycle import Closable
+from ..engine.rebinding import host_problem, origin_problem
 from ..errors import InvalidArgumentError
 from .results import check_results_db, load_results, save_result
 from .rules import (
@@ -212,6 +213,13 @@ class GameServer(Closable):
 
     # HTTP side of the handshake ------------------------------------------------
     def _check_request(self, connection, request):
+        # Only this machine may talk to the game: see engine/rebinding.py for the attack these two checks stop.
+        problem = host_problem(request.headers.get("Host"), self.port)
+        if problem is not None:
+            return self._http_error(connection, 421, problem)
+        problem = origin_problem(request.headers.get("Origin"))
+        if problem is not None:
+            return self._http_error(connection, 403, problem)
         if self.status != "up":
             return self._http_error(connection, 503, f"{self.name} is shutting down; connect to another server")
         if request.path == "/health":                # what the balancer's health checks ask
