@@ -1,10 +1,13 @@
 """dashboard.py: every button does what the same public Cluster call does, and the picture follows.
 
 Real clusters, no browser. A click on Kill must crash that instance and the
-tile must turn dead (red, class lab-tile-dead); Restart brings it back; Drain
-ends in stopped while the picture keeps moving; tiles come and go with
-instances; the traffic button moves the ledger. The live thread must never
-outlive its cluster, its dashboard, or a newer dashboard for the same cluster.
+tile must turn dead (vermillion, class lab-tile-dead); Restart brings it back;
+Drain ends in stopped while the picture keeps moving; tiles come and go with
+instances; the traffic button moves the ledger; the status line keeps the
+last few results. The live thread must never outlive its cluster, its
+dashboard, or a newer dashboard for the same cluster. A closed cluster is
+shown as closed (grey STOPPED tiles, no button to press) with a "Start a
+fresh cluster" button that builds the same kind and size and shows it here.
 """
 
 import re
@@ -15,7 +18,7 @@ import pytest
 from labsupport import InvalidArgumentError
 from labsupport.engine import shutdown_all
 from labsupport.shop import Cluster
-from labsupport.widgets import ClusterDashboard, next_version
+from labsupport.widgets import ClusterDashboard, dashboard_view, next_version
 from labsupport.widgets import dashboard as dashboard_module
 from tests.conftest import wait_for
 
@@ -69,8 +72,9 @@ def test_restart_button_brings_a_dead_instance_back(make, kind):
 def test_tile_colour_says_who_holds_state(make):
     _, stateless = make("stateless")
     _, stateful = make("stateful")
-    assert "#90EE90" in stateless.tiles["shop-1"].card.value       # green: disposable
-    assert "#FFB6C1" in stateful.tiles["shop-1"].card.value        # pink: holds sessions
+    assert dashboard_view.DISPOSABLE in stateless.tiles["shop-1"].card.value      # green: disposable
+    assert dashboard_view.HOLDS_STATE in stateful.tiles["shop-1"].card.value      # pink: holds sessions
+    assert dashboard_view.DISPOSABLE != dashboard_view.HOLDS_STATE
 
 
 def test_stateful_tile_counts_sessions_held_in_memory(make):
@@ -95,7 +99,8 @@ def test_drain_runs_in_the_background_and_ends_stopped(make):
     assert f"draining {name}..." in board.message.value
     assert board.tiles[name].status == "draining" and board.deploy_button.disabled
     board.deploy_button.click()                     # one slow operation at a time
-    assert f"draining {name}... (one operation at a time" in board.message.value
+    assert f"draining {name}..." in board.message.value
+    assert "refused, one operation at a time" in board.earlier.value
     alice.logout()                                  # the session ends, so the drain can finish
     assert board.wait_idle(timeout=15)
     assert shop.status(name) == "stopped" and board.tiles[name].status == "stopped"
@@ -157,15 +162,121 @@ def test_traffic_button_moves_the_ledger(make, kind):
     assert not shop.traffic_running and board.traffic_button.description == "Start traffic"
 
 
-def test_closing_the_cluster_stops_the_thread_and_says_so(make):
+def test_closing_the_cluster_stops_the_thread_and_shows_stopped_tiles(make):
     shop, board = make("stateless")
     assert board.updates.thread.name in dashboard_threads()
     shop.close()
     assert wait_for(lambda: not dashboard_threads())
-    board.refresh()
     assert dashboard_module.CLOSED_MESSAGE in board.message.value
-    assert board.add_button.disabled and board.tiles["shop-1"].kill_button.disabled
+    for tile in board.tiles.values():
+        assert tile.status == "stopped" and "lab-tile-stopped" in tile._dom_classes
+        assert "stopped" in tile.card.value and dashboard_view.STOPPED in tile.card.value
+        assert dashboard_view.DISPOSABLE not in tile.card.value                # not green "UP" any more
+        assert tile.kill_button.disabled and tile.restart_button.disabled and tile.drain_button.disabled
+    assert all(b.disabled for b in (board.add_button, board.remove_button, board.deploy_button,
+                                    board.traffic_button))
+    assert board.fresh_button.layout.display is None and not board.fresh_button.disabled
     board.tiles["shop-1"].kill_button.click()     # a click on a closed cluster is refused quietly
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_start_a_fresh_cluster_builds_the_same_kind_and_size_and_shows_it(make, kind):
+    old, board = make(kind, instances=3)
+    board.remove_button.click()                   # the dashboard remembers the size it showed last: 2
+    assert board.wait_idle(timeout=15)
+    old.close()
+    assert wait_for(lambda: not dashboard_threads())
+    board.fresh_button.click()
+    new = board.cluster
+    try:
+        assert new is not old and not new.closed and old.closed
+        assert (new.kind, new.policy, new.seed, new.service_ms) == (old.kind, old.policy, old.seed, old.service_ms)
+        assert [i.name for i in new.instances] == ["shop-1", "shop-2"] == list(board.tiles)
+        assert all(tile.status == "up" for tile in board.tiles.values())
+        assert board.fresh_button.layout.display == "none" and not board.traffic_button.disabled
+        assert "started a fresh" in board.message.value
+        assert board.updates.thread.is_alive() and dashboard_threads() == [board.updates.thread.name]
+        board.tiles["shop-2"].kill_button.click()           # the buttons act on the new cluster
+        assert new.status("shop-2") == "dead" and board.tiles["shop-2"].status == "dead"
+    finally:
+        new.close()
+
+
+def test_shutdown_all_leaves_a_stopped_picture_with_a_way_back(make):
+    shop, board = make("stateful")
+    shutdown_all()
+    assert shop.closed and not dashboard_threads()
+    assert dashboard_module.SHUT_DOWN_MESSAGE in board.message.value
+    assert all(tile.status == "stopped" for tile in board.tiles.values())
+    board.fresh_button.click()
+    try:
+        assert not board.cluster.closed and board.cluster.kind == "stateful"
+    finally:
+        board.cluster.close()
+
+
+def test_a_cluster_the_dashboard_cannot_rebuild_offers_no_fresh_button():
+    class Special(Cluster):
+        pass
+    shop = Special("stateless", instances=1)
+    board = ClusterDashboard(shop, refresh_s=0.1)
+    try:
+        shop.close()
+        board.refresh()
+        assert board.fresh_button.layout.display == "none"
+        assert dashboard_module.NO_FRESH_MESSAGE in board.message.value
+        with pytest.raises(InvalidArgumentError, match="cannot rebuild"):
+            board.start_fresh()
+    finally:
+        board.close()
+
+
+def test_a_running_cluster_is_not_replaced_by_start_fresh(make):
+    shop, board = make("stateless")
+    with pytest.raises(InvalidArgumentError, match="still runs"):
+        board.start_fresh()
+    assert board.cluster is shop
+
+
+def test_the_status_line_keeps_the_last_few_results(make):
+    _, board = make("stateless", instances=3)
+    for name in ("shop-1", "shop-2", "shop-3"):
+        board.tiles[name].kill_button.click()
+    board.tiles["shop-1"].restart_button.click()
+    board.tiles["shop-2"].restart_button.click()
+    assert "restart shop-2: done" in board.message.value
+    earlier = board.earlier.value
+    assert [text for text, _ in board.history] == ["restart shop-1: done", "kill shop-3: done",
+                                                   "kill shop-2: done", "kill shop-1: done"]
+    assert earlier.index("restart shop-1") < earlier.index("kill shop-3") < earlier.index("kill shop-1")
+    board.tiles["shop-3"].restart_button.click()            # only the last few are kept
+    assert len(board.history) == dashboard_module.HISTORY_SHOWN and "kill shop-1" not in board.earlier.value
+
+
+def test_every_button_has_a_name_of_its_own(make):
+    _, board = make("stateful", instances=3)
+    names = [b.description for tile in board.tiles.values()
+             for b in (tile.kill_button, tile.restart_button, tile.drain_button)]
+    names += [b.description for b in (board.add_button, board.remove_button, board.deploy_button,
+                                      board.traffic_button, board.fresh_button)]
+    assert len(names) == len(set(names)) and "Kill shop-2" in names
+
+
+def test_the_status_line_is_announced_to_screen_readers(make):
+    _, board = make("stateless")
+    from labsupport.widgets import LiveHTML
+    assert isinstance(board.message, LiveHTML) and "lab-status" in board.message._dom_classes
+
+
+def test_a_kill_hands_the_keyboard_focus_to_the_tiles_restart_button(make, monkeypatch):
+    _, board = make("stateless")
+    focused = []
+    tile = board.tiles["shop-1"]
+    monkeypatch.setattr(type(tile.restart_button), "focus", lambda button: focused.append(button))
+    tile.kill_button.click()                      # Kill is now disabled: its focus must go somewhere useful
+    assert focused == [tile.restart_button]
+    tile.restart_button.click()                   # Restart stays enabled: focus stays where it is
+    assert focused == [tile.restart_button]
 
 
 def test_a_dashboard_for_a_closed_cluster_starts_no_thread():
@@ -197,7 +308,7 @@ def test_close_and_shutdown_all_stop_the_thread(make):
     _, second = make("stateful")
     shutdown_all()
     assert not dashboard_threads()
-    assert "Live updates stopped" in second.message.value or "closed" in second.message.value
+    assert dashboard_module.SHUT_DOWN_MESSAGE in second.message.value
 
 
 def test_repr_is_fixed_at_construction_and_has_no_ports(make):

@@ -49,7 +49,34 @@ def test_chart_draws_one_line_for_ok_and_one_for_failed():
     assert svg.count("<polyline") == 2 and ">10</text>" in svg
 
 
-def test_trouble_counters_turn_red():
+def test_trouble_counters_say_so_with_a_sign_and_a_frame():
     quiet = dashboard_view.ledger_html({"actions": 5, "ok": 5, "failed": 0})
     noisy = dashboard_view.ledger_html({"actions": 5, "ok": 4, "failed": 1})
-    assert "#b3261e" not in quiet and "#b3261e'>1<" in noisy
+    assert "lab-counter-trouble" not in quiet and "&#9888;" not in quiet
+    assert noisy.count("lab-counter-trouble") == 1 and "&#9888; </span>1<" in noisy
+    assert f"2px solid {dashboard_view.DEAD}" in noisy
+
+
+def test_text_takes_the_themes_colours_and_fixed_fills_carry_their_own():
+    held = HeldState("StatefulShop", {"sessions": AttributeState(1, 90)}, {})
+    pieces = [dashboard_view.header_html("stateful", "sticky", "v1", 3, False),
+              dashboard_view.ledger_html({"actions": 1, "ok": 1}), dashboard_view.events_html([], 0.0),
+              dashboard_view.message_html("kill shop-1: done"), dashboard_view.rate_chart_svg([0, 1], [0, 0])]
+    for piece in pieces:
+        assert "var(--jp-content-font-color" in piece
+        assert not {"#202124", "#5f6368", "#111", "white", "black"} & set(piece.replace("'", " ").split(";"))
+    card = dashboard_view.tile_html("shop-1", "holds_state", "up", "v1", 3, held)
+    assert f"background:{dashboard_view.HOLDS_STATE};color:#000000" in card
+
+
+def test_the_chart_is_an_image_with_a_title_and_a_dashed_failed_line():
+    svg = dashboard_view.rate_chart_svg([0, 5, 10], [0, 1, 2])
+    assert "role='img'" in svg and "<title>Actions per second over the last 3 s: now 10 ok and 2 failed" in svg
+    assert "stroke-dasharray" in svg.split("<polyline")[2] and "stroke-dasharray" not in svg.split("<polyline")[1]
+
+
+def test_the_palette_is_okabe_ito_and_every_status_has_its_own_colour():
+    from labsupport.widgets.theme import OKABE_ITO
+    colours = [dashboard_view.tile_colour("disposable", "up"), dashboard_view.tile_colour("holds_state", "up"),
+               *(dashboard_view.tile_colour("holds_state", s) for s in ("draining", "unhealthy", "dead"))]
+    assert set(colours) <= set(OKABE_ITO.values()) and len(set(colours)) == 5

@@ -1,9 +1,13 @@
 """Predict, then run: a locked-in prediction is shown next to what the lab measured.
 
 Pins the predict-then-run contract the notebooks rely on: lock in, run the
-experiment, ``reveal(measured)`` shows both values and whether they matched;
-with no prediction the measurement is still shown; a measurement that fits no
-option is refused with a message saying what to pass.
+experiment, ``reveal(measured)`` shows both values and whether they matched.
+Run All reveals before anyone predicted, so a reveal without a prediction
+shows no number and no explanation: only "Lock in your prediction..." and a
+"Show me anyway" button; locking in afterwards (or pressing the button) shows
+them. A measurement that fits no option is refused with a message saying
+what to pass. The choices form one radio group, and every button has a name
+of its own.
 """
 
 import json
@@ -11,7 +15,8 @@ import json
 import pytest
 
 from labsupport import InvalidArgumentError
-from labsupport.widgets import CHAPTERS, AnswerStore, Predict, load_chapter
+from labsupport.widgets import CHAPTERS, AnswerStore, ChoiceGroup, Predict, load_chapter
+from labsupport.widgets.predict import WAITING_TEXT
 
 CHAPTER = "02_stateful"
 QUESTIONS = [
@@ -76,14 +81,60 @@ def test_a_numeric_prediction_matches_within_the_tolerance(make_predict, typed, 
     assert f"the lab measured {measured} sessions" in predict.feedback.value
 
 
-def test_reveal_without_a_prediction_still_shows_the_measurement(make_predict, progress_file):
+def test_a_reveal_before_any_prediction_shows_no_measurement(make_predict, progress_file):
+    predict = make_predict("sessions-held")
+    predict.reveal(7)                                      # Run All: the experiment ran, nobody predicted
+    text = predict.feedback.value
+    assert WAITING_TEXT in text
+    assert "7" not in text and "Nothing is kept" not in text          # neither the number nor the explanation
+    assert predict.anyway_button.layout.display is None and not predict.anyway_button.disabled
+    assert not predict.lock_button.disabled and not predict.number.disabled   # still time to predict
+    assert predict.matched is None and not predict.shown
+    assert not progress_file.exists()
+
+
+def test_locking_in_after_the_reveal_shows_both_values(make_predict, progress_file):
+    predict = make_predict("cart-survives")
+    predict.reveal(False)
+    assert "\u201cNo, it is gone\u201d" not in predict.feedback.value
+    predict.choice.index = 0
+    predict.lock_button.click()
+    text = predict.feedback.value
+    assert "You predicted \u201cYes, still there\u201d; the lab measured \u201cNo, it is gone\u201d." in text
+    assert "It lives on another instance." in text and WAITING_TEXT not in text
+    assert predict.matched is False and predict.shown
+    assert predict.anyway_button.layout.display == "none"
+    assert AnswerStore(progress_file).get(CHAPTER, "cart-survives") == {
+        "prediction": True, "actual": False, "correct": False}
+
+
+def test_show_me_anyway_shows_the_measurement_and_ends_the_prediction(make_predict, progress_file):
     predict = make_predict("sessions-held")
     predict.reveal(0)
+    predict.anyway_button.click()
     assert "You made no prediction; the lab measured 0 sessions." in predict.feedback.value
-    assert predict.matched is None
+    assert "Nothing is kept between requests." in predict.feedback.value
+    assert predict.matched is None and predict.shown
     assert not {"lab-quiz-correct", "lab-quiz-wrong"} & set(predict.feedback._dom_classes)
-    assert predict.lock_button.disabled                      # too late to predict now
+    assert predict.lock_button.disabled and predict.number.disabled      # too late to predict now
     assert not progress_file.exists()
+
+
+def test_show_me_anyway_before_the_experiment_ran_says_so(make_predict):
+    predict = make_predict("sessions-held")
+    predict.show_anyway()
+    assert "nothing was measured yet" in predict.status.value and not predict.shown
+    assert not predict.lock_button.disabled
+
+
+def test_a_second_reveal_after_showing_updates_the_measurement(make_predict):
+    predict = make_predict("sessions-held")
+    predict.number.value = "2"
+    predict.lock_button.click()
+    predict.reveal(5)
+    assert predict.matched is False
+    predict.reveal(2)                                      # the learner re-ran the experiment's cell
+    assert predict.matched is True and "the lab measured 2 sessions" in predict.feedback.value
 
 
 def test_locking_in_nothing_asks_for_a_prediction(make_predict):
@@ -120,6 +171,23 @@ def test_the_repr_is_fixed_before_and_after_the_reveal(make_predict):
     assert predict._repr_mimebundle_()["text/plain"] == before
 
 
+def test_the_options_are_one_radio_group_named_after_the_question(make_predict):
+    predict = make_predict("cart-survives")
+    assert isinstance(predict.choice, ChoiceGroup)
+    assert predict.choice.options == ["A. Yes, still there", "B. No, it is gone"]
+    assert predict.choice.label == "Will the cart survive?"
+    assert "Yes, still there" not in predict.prompt.value               # listed once: as the radios
+    predict.choice.index = 1
+    assert predict.lock_in() is False
+
+
+def test_each_prediction_of_a_chapter_has_buttons_of_its_own(make_predict):
+    first, second = make_predict("cart-survives"), make_predict("sessions-held")
+    names = {first.lock_button.description, second.lock_button.description,
+             first.anyway_button.description, second.anyway_button.description}
+    assert len(names) == 4 and first.lock_button.description == "Lock in prediction 1"
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_every_shipped_prediction_reveals_its_expected_outcome(chapter):
     for question in (q for q in load_chapter(chapter) if q.kind == "predict"):
@@ -127,6 +195,8 @@ def test_every_shipped_prediction_reveals_its_expected_outcome(chapter):
         try:
             if question.expected is not None:
                 predict.reveal(question.expected)
+                assert WAITING_TEXT in predict.feedback.value
+                predict.show_anyway()
                 assert "the lab measured" in predict.feedback.value
         finally:
             predict.close()

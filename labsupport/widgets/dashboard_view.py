@@ -1,14 +1,18 @@
 """How the cluster dashboard looks: colours, instance tiles, counters and the little chart.
 
-The colours carry the lesson and follow the article's diagrams: green for an
-instance that keeps nothing (disposable: kill it and nobody notices), pink
-for anything that holds state (a stateful instance, the database, the
-cache), red for a dead instance. Which colour a running instance gets is its
-shop class's ``colour_role``; the number on its tile is *measured*: the
-entries the walk of its memory found (``instance.held_state()``). Almost
-everything here is a plain function from numbers to HTML, so it can be read
-and tested without a browser; the widget in dashboard.py decides *when* to
-redraw and what buttons do. Used by chapters 00-06.
+The colours carry the lesson and follow the article's diagrams, in the
+colour-blind-safe Okabe-Ito palette (see theme.py): green for an instance
+that keeps nothing (disposable: kill it and nobody notices), pink for
+anything that holds state (a stateful instance, the database, the cache),
+vermillion for a dead instance, grey for one that is stopped. Colour is never
+the only signal: every tile says UP, DEAD, DRAINING or STOPPED in words.
+Which colour a running instance gets is its shop class's ``colour_role``;
+the number on its tile is *measured*: the entries the walk of its memory
+found (``instance.held_state()``). Text outside the coloured boxes takes
+JupyterLab's theme colours, so the dashboard reads in light and dark themes.
+Almost everything here is a plain function from numbers to HTML, so it can
+be read and tested without a browser; the widget in dashboard.py decides
+*when* to redraw and what buttons do. Used by chapters 00-06 and 08.
 """
 
 import bisect
@@ -19,29 +23,33 @@ import ipywidgets as widgets
 
 from ..shop.deploys import DeployReport
 from ..shop.ledger import LABELS
+from .theme import BAD, BORDER, MUTED, OKABE_ITO, ON_FILL, TEXT, button
 
-__all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "ROLE_COLOURS", "STATUS_COLOURS", "STATUSES", "CHART_SECONDS",
-           "tile_colour",
-           "tile_html", "header_html", "ledger_html", "events_html", "outcome_text", "message_html",
-           "rate_chart_svg", "RateHistory", "button", "InstanceTile"]
+__all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "STOPPED", "ROLE_COLOURS", "STATUS_COLOURS", "STATUSES",
+           "CHART_SECONDS", "TONES", "tile_colour", "tile_html", "stopped_tile_html", "header_html",
+           "closed_header_html", "ledger_html", "events_html",
+           "outcome_text", "message_html", "history_html", "rate_chart_svg", "RateHistory", "button",
+           "InstanceTile"]
 
-DISPOSABLE = "#90EE90"     # green: a running instance that keeps nothing
-HOLDS_STATE = "#FFB6C1"    # pink: whatever holds state
-DEAD = "#FF7F7F"           # red: crashed, memory gone
+DISPOSABLE = OKABE_ITO["green"]      # a running instance that keeps nothing
+HOLDS_STATE = OKABE_ITO["purple"]    # "pink": whatever holds state
+DEAD = OKABE_ITO["vermillion"]       # crashed, memory gone
+STOPPED = "#BBBBBB"                  # grey: not running, nothing to show
 ROLE_COLOURS = {"disposable": DISPOSABLE, "holds_state": HOLDS_STATE}     # a shop class's colour_role -> colour
-STATUS_COLOURS = {"draining": "#FFD580", "unhealthy": "#FFB347", "stopped": "#D3D3D3", "dead": DEAD}
+STATUS_COLOURS = {"draining": OKABE_ITO["orange"], "unhealthy": OKABE_ITO["yellow"], "stopped": STOPPED,
+                  "dead": DEAD}
 CHART_SECONDS = 30
 STATUSES = ("up", "draining", "unhealthy", "stopped", "dead")
-OK_LINE, FAILED_LINE, INK, MUTED = "#1b7f3b", "#b3261e", "#202124", "#5f6368"
+OK_LINE, FAILED_LINE = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
 BAD_COUNTERS = ("failed", "unknown", "lost_sessions", "lost_items", "duplicated_items")
 
 
 def tile_colour(role, status):
     """While running, the colour of the shop's ``role`` (green disposable, pink holds state);
-    otherwise red (dead), amber (draining), orange (unhealthy) or grey (stopped)."""
+    otherwise vermillion (dead), orange (draining), yellow (unhealthy) or grey (stopped)."""
     if status == "up":
         return ROLE_COLOURS[role]
-    return STATUS_COLOURS.get(status, STATUS_COLOURS["stopped"])
+    return STATUS_COLOURS.get(status, STOPPED)
 
 
 def tile_html(name, role, status, version, requests, held, note=""):
@@ -53,7 +61,7 @@ def tile_html(name, role, status, version, requests, held, note=""):
     memory = (f"<div style='font-size:30px;font-weight:700;line-height:1.1;margin-top:6px'>"
               f"{held.entries if alive else 0}</div><div style='font-size:12px'>{caption}</div>"
               f"<div style='font-size:11px'>{'<br>'.join(html.escape(d) for d in details)}</div>")
-    return (f"<div style='background:{colour};color:{INK};border-radius:6px;padding:8px 10px;"
+    return (f"<div style='background:{colour};color:{ON_FILL};border-radius:6px;padding:8px 10px;"
             f"font-family:sans-serif;min-height:104px'>"
             f"<div style='font-size:15px;font-weight:700'>{html.escape(name)} "
             f"<span style='font-weight:400;font-size:12px'>{html.escape(version)}</span></div>"
@@ -62,30 +70,58 @@ def tile_html(name, role, status, version, requests, held, note=""):
             f"<div style='font-size:12px'>{requests} requests served</div>{memory}</div>")
 
 
+def stopped_tile_html(name, version):
+    """The card of an instance whose cluster was closed: grey, STOPPED, nothing measured."""
+    return (f"<div style='background:{STOPPED};color:{ON_FILL};border-radius:6px;padding:8px 10px;"
+            f"font-family:sans-serif;min-height:104px'>"
+            f"<div style='font-size:15px;font-weight:700'>{html.escape(name)} "
+            f"<span style='font-weight:400;font-size:12px'>{html.escape(version)}</span></div>"
+            f"<div style='font-size:13px;text-transform:uppercase;letter-spacing:0.05em;font-weight:600'>"
+            f"stopped</div><div style='font-size:12px;margin-top:6px'>the cluster was closed: "
+            f"nothing runs here</div></div>")
+
+
+def _chip(colour, text):
+    return (f"<span style='background:{colour};color:{ON_FILL};padding:1px 6px;border-radius:3px;"
+            f"margin-right:6px'>{text}</span>")
+
+
 def header_html(kind, policy, version, count, traffic_running):
-    """One line naming the cluster, plus the colour legend."""
+    """One line naming the cluster, plus the colour legend (each colour with its word)."""
     noun = "instance" if count == 1 else "instances"
     traffic = "traffic running" if traffic_running else "no traffic"
-    legend = "".join(f"<span style='background:{c};padding:1px 6px;border-radius:3px;margin-right:6px'>{t}</span>"
-                     for c, t in ((DISPOSABLE, "disposable"), (HOLDS_STATE, "holds state"), (DEAD, "dead"),
-                                  (STATUS_COLOURS["draining"], "draining"), (STATUS_COLOURS["stopped"], "stopped")))
-    return (f"<div style='font-family:sans-serif;color:{INK}'>"
+    legend = "".join(_chip(c, t) for c, t in ((DISPOSABLE, "disposable"), (HOLDS_STATE, "holds state"),
+                                              (DEAD, "dead"), (STATUS_COLOURS["draining"], "draining"),
+                                              (STOPPED, "stopped")))
+    return (f"<div style='font-family:sans-serif;color:{TEXT}'>"
             f"<span style='font-size:17px;font-weight:700'>{html.escape(kind.capitalize())} cluster</span> "
             f"<span style='color:{MUTED}'>&middot; policy {html.escape(policy)} &middot; version "
             f"{html.escape(version)} &middot; {count} {noun} &middot; {traffic}</span>"
             f"<div style='font-size:12px;margin-top:4px'>{legend}</div></div>")
 
 
+def closed_header_html(kind, count):
+    """The header of a dashboard whose cluster was closed."""
+    noun = "instance" if count == 1 else "instances"
+    return (f"<div style='font-family:sans-serif;color:{TEXT}'>"
+            f"<span style='font-size:17px;font-weight:700'>{html.escape(kind.capitalize())} cluster</span> "
+            f"<span style='color:{MUTED}'>&middot; stopped: its {count} {noun} no longer run</span></div>")
+
+
 def ledger_html(counts):
-    """The ledger's counters as small boxes; a counter of trouble turns red once it is above zero."""
+    """The ledger's counters as small boxes; a counter of trouble gets a vermillion frame and a warning
+    sign once it is above zero (the sign says it without colour)."""
     boxes = []
     for key, label in LABELS.items():
         value = counts.get(key, 0)
-        colour = FAILED_LINE if key in BAD_COUNTERS and value else INK
-        boxes.append(f"<div style='border:1px solid #ddd;border-radius:4px;padding:3px 8px;min-width:64px'>"
-                     f"<div style='font-size:20px;font-weight:700;color:{colour}'>{value}</div>"
+        trouble = key in BAD_COUNTERS and value
+        frame = f"2px solid {BAD}" if trouble else f"1px solid {BORDER}"
+        sign = "<span aria-hidden='true'>&#9888; </span>" if trouble else ""
+        boxes.append(f"<div class='lab-counter{' lab-counter-trouble' if trouble else ''}' "
+                     f"style='border:{frame};border-radius:4px;padding:3px 8px;min-width:64px'>"
+                     f"<div style='font-size:20px;font-weight:700;color:{TEXT}'>{sign}{value}</div>"
                      f"<div style='font-size:11px;color:{MUTED}'>{label}</div></div>")
-    return (f"<div style='font-family:sans-serif'><div style='font-weight:600;margin-bottom:4px'>"
+    return (f"<div style='font-family:sans-serif;color:{TEXT}'><div style='font-weight:600;margin-bottom:4px'>"
             f"What users noticed (the ledger)</div>"
             f"<div style='display:flex;flex-wrap:wrap;gap:6px'>{''.join(boxes)}</div></div>")
 
@@ -97,7 +133,7 @@ def events_html(events, now):
     else:
         lines = "".join(f"<div><span style='color:{MUTED}'>{max(0.0, now - e.time):5.1f} s ago</span> "
                         f"<b>{html.escape(e.source)}</b> {html.escape(e.message)}</div>" for e in events)
-    return (f"<div style='font-family:monospace;font-size:12px;line-height:1.4'>"
+    return (f"<div style='font-family:monospace;font-size:12px;line-height:1.4;color:{TEXT}'>"
             f"<div style='font-family:sans-serif;font-weight:600;font-size:13px'>Recent events</div>{lines}</div>")
 
 
@@ -112,15 +148,32 @@ def outcome_text(label, result):
     return f"{label}: done"
 
 
+TONES = {"info": ("", BORDER), "busy": ("Working: ", OKABE_ITO["orange"]), "error": ("Problem: ", BAD)}
+
+
 def message_html(text, tone="info"):
-    """The status line: grey for news, amber while something runs, red for a problem."""
-    colour = {"info": MUTED, "busy": "#8a5a00", "error": FAILED_LINE}[tone]
+    """The status line: the latest news. A problem or a running job says so in words and gets a coloured
+    bar beside it (vermillion for a problem, orange while something runs)."""
+    if not text:
+        return ""
+    prefix, bar = TONES[tone]
     weight = "600" if tone != "info" else "400"
-    return f"<div style='font-family:sans-serif;color:{colour};font-weight:{weight}'>{html.escape(text)}</div>"
+    return (f"<div style='font-family:sans-serif;color:{TEXT};font-weight:{weight};border-left:4px solid {bar};"
+            f"padding-left:8px'>{html.escape(prefix + text)}</div>")
+
+
+def history_html(entries):
+    """Earlier results of the status line, newest first: ``entries`` are (text, tone) pairs."""
+    if not entries:
+        return ""
+    lines = "".join(f"<li>{html.escape(TONES[tone][0] + text)}</li>" for text, tone in entries)
+    return (f"<div style='font-family:sans-serif;font-size:12px;color:{MUTED}'>Earlier:"
+            f"<ul style='margin:2px 0 0 0;padding-left:18px'>{lines}</ul></div>")
 
 
 def rate_chart_svg(ok_rates, failed_rates, width=320, height=90):
-    """Two polylines (ok per second green, failed per second red) over the last ``len(ok_rates)`` seconds."""
+    """Two lines over the last ``len(ok_rates)`` seconds: ok per second (solid blue) and failed per second
+    (dashed vermillion), as an SVG image with a title that says what it shows."""
     top = max([1, *ok_rates, *failed_rates])
     left, right, pad = 34, width - 6, 8
     plot_h = height - 2 * pad - 12
@@ -130,17 +183,24 @@ def rate_chart_svg(ok_rates, failed_rates, width=320, height=90):
         return " ".join(f"{left + i * step:.1f},{pad + plot_h * (1 - v / top):.1f}" for i, v in enumerate(values))
 
     base = pad + plot_h
-    return (f"<div style='font-family:sans-serif'><div style='font-weight:600'>Actions per second "
-            f"<span style='color:{OK_LINE}'>&#9644; ok</span> <span style='color:{FAILED_LINE}'>&#9644; failed"
-            f"</span></div><svg width='{width}' height='{height}' xmlns='http://www.w3.org/2000/svg'>"
-            f"<line x1='{left}' y1='{base}' x2='{right}' y2='{base}' stroke='#bbb'/>"
-            f"<line x1='{left}' y1='{pad}' x2='{left}' y2='{base}' stroke='#bbb'/>"
-            f"<text x='{left - 4}' y='{pad + 4}' font-size='10' text-anchor='end' fill='{MUTED}'>{top:g}</text>"
-            f"<text x='{left - 4}' y='{base}' font-size='10' text-anchor='end' fill='{MUTED}'>0</text>"
-            f"<text x='{left}' y='{height - 2}' font-size='10' fill='{MUTED}'>{len(ok_rates)} s ago</text>"
-            f"<text x='{right}' y='{height - 2}' font-size='10' text-anchor='end' fill='{MUTED}'>now</text>"
+    title = (f"Actions per second over the last {len(ok_rates)} s: now {ok_rates[-1] if ok_rates else 0} ok "
+             f"and {failed_rates[-1] if failed_rates else 0} failed per second; highest {top:g}")
+    label = f"font-size='10' style='fill:{MUTED}'"
+    return (f"<div style='font-family:sans-serif;color:{TEXT}'><div style='font-weight:600'>Actions per second "
+            f"<span style='color:{TEXT}'><span style='color:{OK_LINE}' aria-hidden='true'>&#9644;</span> ok"
+            f"</span> <span style='color:{TEXT}'><span style='color:{FAILED_LINE}' aria-hidden='true'>"
+            f"&#9476;</span> failed (dashed)</span></div>"
+            f"<svg role='img' aria-label='{html.escape(title, quote=True)}' width='{width}' height='{height}' "
+            f"xmlns='http://www.w3.org/2000/svg'><title>{html.escape(title)}</title>"
+            f"<line x1='{left}' y1='{base}' x2='{right}' y2='{base}' style='stroke:{MUTED}'/>"
+            f"<line x1='{left}' y1='{pad}' x2='{left}' y2='{base}' style='stroke:{MUTED}'/>"
+            f"<text x='{left - 4}' y='{pad + 4}' {label} text-anchor='end'>{top:g}</text>"
+            f"<text x='{left - 4}' y='{base}' {label} text-anchor='end'>0</text>"
+            f"<text x='{left}' y='{height - 2}' {label}>{len(ok_rates)} s ago</text>"
+            f"<text x='{right}' y='{height - 2}' {label} text-anchor='end'>now</text>"
             f"<polyline points='{points(ok_rates)}' fill='none' stroke='{OK_LINE}' stroke-width='2'/>"
-            f"<polyline points='{points(failed_rates)}' fill='none' stroke='{FAILED_LINE}' stroke-width='2'/>"
+            f"<polyline points='{points(failed_rates)}' fill='none' stroke='{FAILED_LINE}' stroke-width='2' "
+            f"stroke-dasharray='5 3'/>"
             f"</svg></div>")
 
 
@@ -182,15 +242,9 @@ class RateHistory:
         return ok_rates, failed_rates
 
 
-def button(label, css_class, style="", tooltip=""):
-    """A button sized to its label, carrying ``css_class`` so a browser test can find it."""
-    made = widgets.Button(description=label, button_style=style, tooltip=tooltip, layout=widgets.Layout(width="auto"))
-    made.add_class(css_class)
-    return made
-
-
 class InstanceTile(widgets.VBox):
-    """One instance: a coloured card and its Kill / Restart / Drain buttons.
+    """One instance: a coloured card and its Kill / Restart / Drain buttons, named after the instance
+    ("Kill shop-2"), so a screen reader tells the three tiles' buttons apart.
 
     The dashboard connects the buttons and calls ``show()`` on every redraw;
     the tile carries the CSS classes lab-tile, lab-tile-name-<name> and
@@ -200,27 +254,36 @@ class InstanceTile(widgets.VBox):
     def __init__(self, name, role, note=""):
         self.name, self.role, self.note, self.status = name, role, note, None
         self.card = widgets.HTML()
-        self.kill_button = button("Kill", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
-        self.restart_button = button("Restart", "lab-restart", "success", f"start {name} again, memory empty")
-        self.drain_button = button("Drain", "lab-drain", "warning", f"take {name} out of service gracefully")
+        self.kill_button = button(f"Kill {name}", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
+        self.restart_button = button(f"Restart {name}", "lab-restart", "success", f"start {name} again, memory empty")
+        self.drain_button = button(f"Drain {name}", "lab-drain", "warning", f"take {name} out of service gracefully")
         buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button],
-                               layout=widgets.Layout(justify_content="space-between", margin="4px 0 0 0"))
-        super().__init__([self.card, buttons], layout=widgets.Layout(padding="4px", border="1px solid #ddd"))
+                               layout=widgets.Layout(flex_flow="row wrap", grid_gap="4px", margin="4px 0 0 0"))
+        super().__init__([self.card, buttons], layout=widgets.Layout(padding="4px", border=f"1px solid {BORDER}"))
         self.add_class("lab-tile")
         self.add_class(f"lab-tile-name-{name}")
 
-    def show(self, status, instance, busy):
-        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``."""
-        self.card.value = tile_html(self.name, self.role, status, instance.version, instance.stats["requests"],
-                                    instance.held_state(), self.note)
+    def _set_status(self, status):
         if status != self.status:
             if self.status is not None:
                 self.remove_class(f"lab-tile-{self.status}")
             self.add_class(f"lab-tile-{status}")
             self.status = status
+
+    def show(self, status, instance, busy):
+        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``."""
+        self.card.value = tile_html(self.name, self.role, status, instance.version, instance.stats["requests"],
+                                    instance.held_state(), self.note)
+        self._set_status(status)
         self.kill_button.disabled = status in ("dead", "stopped")
         self.restart_button.disabled = False
         self.drain_button.disabled = busy or status not in ("up", "unhealthy")
+
+    def show_stopped(self, version):
+        """The cluster is gone: a grey STOPPED card and no button to press."""
+        self.card.value = stopped_tile_html(self.name, version)
+        self._set_status("stopped")
+        self.disable()
 
     def disable(self):
         for control in (self.kill_button, self.restart_button, self.drain_button):

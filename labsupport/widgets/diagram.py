@@ -16,6 +16,7 @@ from IPython.display import Markdown, display
 
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from .dashboard_view import HOLDS_STATE, tile_colour
+from .theme import mermaid_style
 
 __all__ = ["architecture_diagram", "mermaid_markdown", "show_mermaid"]
 
@@ -47,7 +48,7 @@ def _stores(cluster):
         return [], []
     cache = "Cache<br/>kept in the database: no Redis" if cluster.cache is cluster.database else "Redis Cache"
     nodes = ['DB[("Database<br/>carts")]', f'Cache[("{cache}")]']
-    return nodes, [f"style DB fill:{HOLDS_STATE}", f"style Cache fill:{HOLDS_STATE}"]
+    return nodes, [mermaid_style("DB", HOLDS_STATE), mermaid_style("Cache", HOLDS_STATE)]
 
 
 def architecture_diagram(cluster):
@@ -61,14 +62,18 @@ def architecture_diagram(cluster):
     for instance in cluster.instances:
         node, status = _node_id(instance.name), _status(cluster, instance)
         nodes.append(f'{node}["{instance.name} ({instance.version})<br/>{status}<br/>{_memory(instance, status)}"]')
-        styles.append(f"style {node} fill:{tile_colour(shop.colour_role, status)}")
+        styles.append(mermaid_style(node, tile_colour(shop.colour_role, status)))
         edges.append(f"LB -->|{policy}| {node}" if status == "up" else f"LB -.->|{status}| {node}")
         if status in ("dead", "stopped"):
             continue                          # nothing runs there: no calls out, no responses
         if store_nodes:
             edges += [f"{node} --> DB", f"{node} --> Cache"]
         edges.append(f"{node} -->|Response| Client")
-    return "\n".join(["flowchart TB"] + ["    " + line for line in nodes + edges + styles])
+    described = [f"accTitle: The running {cluster.kind} cluster",
+                 f"accDescr: Clients, a {policy} load balancer, "
+                 + ", ".join(f"{i.name} ({_status(cluster, i)})" for i in cluster.instances)
+                 + (", a database and a cache." if store_nodes else ".")]
+    return "\n".join(["flowchart TB"] + ["    " + line for line in described + nodes + edges + styles])
 
 
 def mermaid_markdown(text):

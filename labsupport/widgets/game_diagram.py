@@ -11,6 +11,7 @@ show it with ``labsupport.show_mermaid``.
 
 from ..errors import InvalidArgumentError
 from .dashboard_view import HOLDS_STATE, STATUS_COLOURS
+from .theme import mermaid_style
 
 __all__ = ["game_cluster_diagram"]
 
@@ -34,15 +35,19 @@ def game_cluster_diagram(games):
              'LB["Load Balancer<br/>same room, same server"]',
              f'DB[("Database<br/>{saved} saved results")]']
     edges = ["Players -->|WebSocket| LB"]
-    styles = [f"style DB fill:{HOLDS_STATE}"]
+    styles = [mermaid_style("DB", HOLDS_STATE)]
     for server in games.servers:
         node, held = _node_id(server.name), rooms.get(server.name, [])
         memory = f"rooms in memory: {', '.join(held)}" if held else "no rooms in memory"
         nodes.append(f'{node}["{server.name} ({server.version})<br/>{server.status}<br/>{memory}"]')
-        styles.append(f"style {node} fill:{_colour(server.status)}")
+        styles.append(mermaid_style(node, _colour(server.status)))
         if not server.alive:
             edges.append(f"LB -.->|{server.status}| {node}")
             continue
         edges.append(f"LB -.->|{'pinned: ' + ', '.join(held) if held else 'pinned rooms'}| {node}")
         edges += [f"{node} -->|Save results| DB", f"{node} -->|Broadcast game state| Players"]
-    return "\n".join(["flowchart TB"] + ["    " + line for line in nodes + edges + styles])
+    described = ["accTitle: The running game cluster",
+                 f"accDescr: {connected} players connected through a balancer that keeps each room on one server; "
+                 + "; ".join(f"{s.name} is {s.status} with {len(rooms.get(s.name, []))} rooms in memory"
+                             for s in games.servers) + f"; {saved} results saved in the database."]
+    return "\n".join(["flowchart TB"] + ["    " + line for line in described + nodes + edges + styles])

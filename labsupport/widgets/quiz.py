@@ -16,8 +16,10 @@ import ipywidgets as widgets
 
 from ..errors import InvalidArgumentError
 from . import quiz_view as view
+from .accessible import ChoiceGroup, LiveHTML
 from .answers import AnswerStore
 from .question_bank import load_chapter
+from .theme import button
 
 __all__ = ["Quiz", "QuestionWidget", "SingleChoice", "MultipleChoice", "NumericAnswer", "OpenQuestion"]
 
@@ -25,19 +27,20 @@ __all__ = ["Quiz", "QuestionWidget", "SingleChoice", "MultipleChoice", "NumericA
 class QuestionWidget(widgets.VBox):
     """One question: prompt, input, button and feedback. Subclasses say how to read the input."""
 
-    button_label = "Check"
+    button_label = "Check answer"
     missing_hint = "Choose an answer first."
+    lists_options = True          # False when the input itself shows every option (a radio group)
 
-    def __init__(self, question, store, saved=None):
+    def __init__(self, question, store, saved=None, number=1):
         super().__init__()
         self.question = question
         self.store = store
-        self.prompt = widgets.HTML(view.prompt_html(question))
+        self.prompt = widgets.HTML(view.prompt_html(question, self.lists_options))
         self.history = widgets.HTML(view.hint_html(self.history_text(saved)) if saved else "")
-        self.check_button = widgets.Button(description=self.button_label, button_style="primary")
-        self.feedback = widgets.HTML("")
+        # A name a screen reader can tell apart from the other questions' buttons: "Check answer 2".
+        self.check_button = button(f"{self.button_label} {number}", "lab-quiz-check", "primary")
+        self.feedback = LiveHTML()                # the verdict is announced when it appears
         self.prompt.add_class("lab-quiz-prompt")
-        self.check_button.add_class("lab-quiz-check")
         self.feedback.add_class("lab-quiz-feedback")
         self.check_button.on_click(self._on_click)
         self.children = [self.prompt, *self.inputs(), self.check_button, self.feedback, self.history]
@@ -87,12 +90,12 @@ class QuestionWidget(widgets.VBox):
 
 
 class SingleChoice(QuestionWidget):
-    """Pick one letter; ``choice.index`` is the option's position."""
+    """Pick one option from a radio group; ``choice.index`` is the option's position."""
+
+    lists_options = False
 
     def inputs(self):
-        letters = list(view.LETTERS[:len(self.question.options)])
-        self.choice = widgets.RadioButtons(options=letters, value=None, orientation="horizontal",
-                                           layout=widgets.Layout(width="auto"))
+        self.choice = ChoiceGroup(view.option_labels(self.question), label=self.question.prompt)
         return [self.choice]
 
     def response(self):
@@ -190,7 +193,8 @@ class Quiz(widgets.VBox):
         store = AnswerStore(path)
         saved = store.answers().get(chapter, {})
         self.chapter = chapter
-        self.questions = {q.id: _WIDGET_FOR_KIND[q.kind](q, store, saved.get(q.id)) for q in questions}
+        self.questions = {q.id: _WIDGET_FOR_KIND[q.kind](q, store, saved.get(q.id), number)
+                          for number, q in enumerate(questions, start=1)}
         note = f" {store.problem}" if store.problem else ""
         header = widgets.HTML(view.hint_html(f"{len(questions)} question{_plural(len(questions))}; "
                                              f"your answers are saved on this computer.{note}"))

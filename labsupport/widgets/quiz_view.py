@@ -1,44 +1,55 @@
 """How a question looks: the HTML and small helpers shared by ``Quiz`` and ``Predict``.
 
 Widgets only hold state and react to buttons; everything a learner reads
-(the prompt with lettered options, a green or red verdict, the explanation of
-every option) is built here as plain HTML strings, so it is easy to read and
-to test without a browser. Options are listed as "A. ...", "B. ..." and
-picked by letter, because widget labels cannot wrap long sentences. Used by
-the "Check your understanding" section of every chapter.
+(the prompt, a verdict, the explanation of every option) is built here as
+plain HTML strings, so it is easy to read and to test without a browser.
+Options are lettered "A. ...", "B. ..."; a single-choice question lists them
+as a real radio group (``accessible.ChoiceGroup``), the other kinds in the
+prompt. Text takes the theme's colours (light or dark); a verdict is told by
+a tick or cross and words, with a coloured bar beside it (see theme.py).
+Used by the "Check your understanding" section of every chapter.
 """
 
 import html
 import math
 
-__all__ = ["GREEN", "RED", "GREY", "LETTERS", "prompt_html", "verdict_html", "hint_html",
+from .theme import BAD, GOOD, MUTED, TEXT
+
+__all__ = ["GREEN", "RED", "GREY", "LETTERS", "prompt_html", "option_labels", "verdict_html", "hint_html",
            "explained_options_html", "paragraphs_html", "mark", "format_number", "parse_number",
            "close_tree"]
 
-GREEN, RED, GREY = "#1b7f3b", "#b3261e", "#5f6368"
+GREEN, RED, GREY = GOOD, BAD, MUTED          # right (bars only), wrong (bars only), hints (text)
 LETTERS = "ABCDEFGH"
-_BOX = "border-left:4px solid {colour};padding:2px 10px;margin:6px 0"
+_BOX = "border-left:4px solid {colour};padding:2px 10px;margin:6px 0;color:" + TEXT
 
 
-def prompt_html(question):
-    """The question, then its options as a lettered list (if it has options)."""
-    parts = [f"<div style='font-weight:600;margin:6px 0'>{html.escape(question.prompt)}</div>"]
-    if question.options:
-        items = "".join(f"<div style='margin:2px 0 2px 12px'><b>{LETTERS[i]}.</b> {html.escape(option.text)}</div>"
+def prompt_html(question, list_options=True):
+    """The question, then its options as a lettered list (if it has options and ``list_options``)."""
+    parts = [f"<div style='font-weight:600;margin:6px 0;color:{TEXT}'>{html.escape(question.prompt)}</div>"]
+    if question.options and list_options:
+        items = "".join(f"<div style='margin:2px 0 2px 12px;color:{TEXT}'><b>{LETTERS[i]}.</b> "
+                        f"{html.escape(option.text)}</div>"
                         for i, option in enumerate(question.options))
         parts.append(items)
     return "".join(parts)
 
 
+def option_labels(question):
+    """Each option as one radio label: "A. the option's text"."""
+    return [f"{LETTERS[i]}. {option.text}" for i, option in enumerate(question.options)]
+
+
 def verdict_html(correct, text):
-    """A green tick or red cross and a short sentence."""
+    """A tick or a cross and a short sentence, with a green or vermillion bar (the sign says it too)."""
     colour, sign = (GREEN, "\u2714") if correct else (RED, "\u2718")
-    return f"<div style='color:{colour};font-weight:600;margin:6px 0'>{sign} {html.escape(text)}</div>"
+    return (f"<div class='lab-verdict' style='{_BOX.format(colour=colour)};font-weight:600'>"
+            f"{sign} {html.escape(text)}</div>")
 
 
 def hint_html(text):
     """A neutral grey note (nothing to grade yet)."""
-    return f"<div style='color:{GREY};margin:6px 0'>{html.escape(text)}</div>"
+    return f"<div style='color:{MUTED};margin:6px 0'>{html.escape(text)}</div>"
 
 
 def explained_options_html(options, chosen):
@@ -49,7 +60,7 @@ def explained_options_html(options, chosen):
         tags = ["right answer" if option.correct else "wrong"] + (["your choice"] if index in chosen else [])
         rows.append(f"<div class='lab-quiz-explanation' style='{_BOX.format(colour=colour)}'>"
                     f"<b>{LETTERS[index]}. {html.escape(option.text)}</b> "
-                    f"<span style='color:{colour}'>({', '.join(tags)})</span><br>"
+                    f"<span>({', '.join(tags)})</span><br>"
                     f"{html.escape(option.explanation)}</div>")
     return "".join(rows)
 
