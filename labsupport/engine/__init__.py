@@ -56,7 +56,7 @@ from .policies import (
 )
 from .rebinding import LOOPBACK_NAMES, host_problem, origin_problem
 from .registry import register, running, shutdown_all, unregister
-from .tables import ResultTable, Table, format_duration, html_table, text_table
+from .tables import GroupedTable, ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
 from .watchdog import guard, release
 from .workspace import lab_folder, new_folder, remove_leftovers
@@ -70,7 +70,7 @@ __all__ = [
     "stable_hash",
     "register", "unregister", "running", "shutdown_all", "lab_folder", "new_folder", "remove_leftovers",
     "guard", "release", "Event", "EventLog", "wait_until",
-    "Table", "ResultTable", "text_table", "html_table", "format_duration",
+    "Table", "ResultTable", "GroupedTable", "text_table", "html_table", "format_duration",
     "Headers", "RequestHead", "ResponseHead", "BadMessage", "Reader", "parse_request_head", "parse_response_head",
     "request_bytes", "response_head_bytes", "http_date", "MAX_HEAD", "MAX_HEADERS",
     "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",

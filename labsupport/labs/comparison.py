@@ -8,7 +8,8 @@ was timed, milliseconds for a second table. Users act one after another, so
 every count is the same on every run; only timings vary. Chapter 03 uses it.
 
     result = run_comparison(seed=7)
-    result.table        # dimension | stateless (observed) | stateful (observed) | evidence
+    result.side_by_side # what the notebook shows: per dimension, how it was measured and what each shop did
+    result.table        # the same, one row per dimension: dimension | stateless | stateful | evidence
     result.timings      # how long the timed operations took (different on every run)
 """
 
@@ -23,7 +24,7 @@ from IPython.display import display
 
 from ..checks import require_int
 from ..engine.policies import make_policy
-from ..engine.tables import Table
+from ..engine.tables import GroupedTable, Table
 from ..errors import InvalidArgumentError
 from ..shop.cluster import SHOPS, Cluster
 from ..shop.users import SKUS, User
@@ -246,14 +247,29 @@ class Comparison:
         self.suite, self.seconds = suite, seconds
         self.observations = observations      # dimension -> {"stateless": Observation, "stateful": Observation}
 
+    def _title(self):
+        s = self.suite
+        return (f"Stateless vs stateful, measured: {s.instances} instances each, {s.users} users, "
+                f"policies {s.policies['stateless']} / {s.policies['stateful']}, seed {s.seed}")
+
     @property
     def table(self):
+        """One row per dimension, both shops side by side (wide: for code, not for reading)."""
         s = self.suite
         rows = [[e.dimension, *(self.observations[e.dimension][kind].text for kind in KINDS),
                  e.evidence.format(users=s.users, instances=s.instances)] for e in EXPERIMENTS]
-        title = (f"Stateless vs stateful, measured: {s.instances} instances each, {s.users} users, "
-                 f"policies {s.policies['stateless']} / {s.policies['stateful']}, seed {s.seed}")
-        return Table(["dimension", "stateless (observed)", "stateful (observed)", "evidence"], rows, title=title)
+        return Table(["dimension", "stateless (observed)", "stateful (observed)", "evidence"], rows,
+                     title=self._title())
+
+    @property
+    def side_by_side(self):
+        """The same results as ``table``, narrow enough to read in a notebook: a heading per dimension
+        (what it is and how it was measured), then one line per shop with what was observed."""
+        groups = []
+        for row in self.table.rows:
+            dimension, *observed, evidence = row
+            groups.append((f"{dimension} ({evidence})", [[kind, text] for kind, text in zip(KINDS, observed)]))
+        return GroupedTable(["shop", "what the experiment observed"], groups, title=self._title())
 
     @property
     def timings(self):
@@ -277,10 +293,10 @@ class Comparison:
         return hit[0] if hit else "neither"
 
     def __repr__(self):
-        return repr(self.table)
+        return repr(self.side_by_side)
 
     def _repr_html_(self):
-        return self.table._repr_html_()
+        return self.side_by_side._repr_html_()
 
 
 def run_comparison(seed=7, instances=3, users=6, stateless_policy="round_robin", stateful_policy="sticky",

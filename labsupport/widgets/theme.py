@@ -52,7 +52,8 @@ BUTTON_FILLS = {                             # white text on each: 5.2:1 to 7.9:
 def button(label, css_class, tone="", tooltip=""):
     """A button sized to its label, carrying ``css_class`` (for tests and styling) and a ``tone`` from
     ``BUTTON_FILLS`` ("" keeps the theme's plain button)."""
-    made = widgets.Button(description=label, tooltip=tooltip, layout=widgets.Layout(width="auto"))
+    made = widgets.Button(description=label, tooltip=tooltip,
+                          layout=widgets.Layout(width="auto", align_self="flex-start"))    # not stretched in a column
     if tone:
         made.style.button_color = BUTTON_FILLS[tone]
         made.style.text_color = "#FFFFFF"
