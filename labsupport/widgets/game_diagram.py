@@ -20,6 +20,10 @@ def _node_id(name):
     return "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
+def _count(number, noun):
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
 def _colour(status):
     return HOLDS_STATE if status in ("up", "draining") else STATUS_COLOURS.get(status, STATUS_COLOURS["stopped"])
 
@@ -47,7 +51,8 @@ def game_cluster_diagram(games):
         edges.append(f"LB -.->|{'pinned: ' + ', '.join(held) if held else 'pinned rooms'}| {node}")
         edges += [f"{node} -->|Save results| DB", f"{node} -->|Broadcast game state| Players"]
     described = ["accTitle: The running game cluster",
-                 f"accDescr: {connected} players connected through a balancer that keeps each room on one server; "
-                 + "; ".join(f"{s.name} is {s.status} with {len(rooms.get(s.name, []))} rooms in memory"
-                             for s in games.servers) + f"; {saved} results saved in the database."]
+                 f"accDescr: {_count(connected, 'player')} connected through a balancer that keeps each room on "
+                 "one server; " + "; ".join(f"{s.name} is {s.status} with {_count(len(rooms.get(s.name, [])), 'room')}"
+                                            " in memory" for s in games.servers)
+                 + f"; {_count(saved, 'result')} saved in the database."]
     return "\n".join(["flowchart TB"] + ["    " + line for line in described + nodes + edges + styles])

@@ -1,192 +1,163 @@
 """The course in a real browser: JupyterLab in headless Chromium, driven by Playwright.
 
-A learner's first minutes, automated: open a chapter, wait for the kernel,
-run every cell, then use the widgets the way a person would: press a tile's
-Kill button and watch it turn dead, start traffic and watch the ledger move,
-answer a question and read its feedback. Also checks that Mermaid diagrams
-render as SVG and that no cell shows an error. Screenshots are saved in
-tests/browser/screenshots/.
+A learner's first minutes, automated, on chapters 00, 02 and 06: open the
+chapter, wait for the kernel, press Run All, then, without re-running
+anything, use the widgets the way a person would. After Run All:
 
+* no prediction shows a measured number: each says "Lock in your prediction
+  to see what the lab measured"; locking one in shows the measurement;
+* the "Try it yourself" dashboard is live: Kill turns its tile dead, the
+  keyboard focus moves to that tile's Restart button (not to the page), and
+  with traffic running the ledger moves;
+* no cell shows an error and the course causes no console error.
+
+Before Run All, chapter 00 is checked as a learner first opens it: the
+experiment outputs that would answer a prediction are folded, and its
+Mermaid diagram is drawn (as an SVG image with the diagram's title as its
+alt text). Screenshots go to tests/browser/screenshots/.
 Without Chromium the test is skipped with a message; with LAB_REQUIRE_BROWSER=1
 (set by .ci/run) a missing browser is a failure.
 """
 
-import json
-import os
-import pathlib
-import secrets
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+import re
+import urllib.parse
 
 import pytest
 
+from tests.browser import lab
+from tests.browser.conftest import browser, jupyterlab  # noqa: F401  (for modules that import them from here)
+from tests.browser.lab import SHOTS  # noqa: F401
+
 pytestmark = pytest.mark.slow          # minutes, not seconds: `pytest -m "not slow"` skips it while you work
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "tests" / "browser" / "screenshots"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                  "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]
+WAITING = "Lock in your prediction to see what the lab measured."
+
+# The names other browser test modules import from here.
+_api, _wait, _assert_no_cell_errors = lab.api, lab.wait, lab.assert_no_cell_errors
 
 
-def _require_browser():
-    if os.path.exists(CHROMIUM):
-        return
-    message = ("Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) to run the browser test; "
-               "Playwright's own browser download is not used")
-    if os.environ.get("LAB_REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
+def predictions_wait(page):
+    """Every prediction on the page says to lock in first and shows no number; returns how many there are."""
+    predictions = page.locator(".lab-predict")
+    for index in range(predictions.count()):
+        feedback = predictions.nth(index).locator(".lab-quiz-feedback").inner_text().strip()
+        assert feedback == WAITING, f"prediction {index + 1} shows {feedback!r} before Lock in"
+        assert not re.search(r"\d", feedback)
+        assert predictions.nth(index).locator(".lab-predict-anyway").is_visible()
+    return predictions.count()
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def lock_in_the_first_prediction(page):
+    """Answer the first prediction and lock it in: now the measurement appears next to it."""
+    first = page.locator(".lab-predict").first
+    first.scroll_into_view_if_needed()
+    if first.locator("input[type='radio']").count():
+        first.locator("input[type='radio']").first.check()
+    else:
+        first.locator("input[type='text']").fill("0")
+    first.locator(".lab-quiz-lock").click()
+    feedback = first.locator(".lab-quiz-feedback")
+    lab.wait(lambda: "the lab measured" in feedback.inner_text(), 10, "the measurement after Lock in")
+    assert WAITING not in feedback.inner_text()
 
 
-def _api(base, token, path):
-    with urllib.request.urlopen(f"{base}{path}?token={token}", timeout=5) as answer:
-        return json.load(answer)
-
-
-def _wait(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except OSError:
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-@pytest.fixture(scope="module")
-def jupyterlab(tmp_path_factory):
-    """JupyterLab on 127.0.0.1 serving a temporary copy of the notebooks."""
-    _require_browser()
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "notebooks", root / "notebooks")
-    port, token = _free_port(), secrets.token_hex(16)
-    settings = root / "user-settings" / "@jupyterlab"
-    (settings / "notebook-extension").mkdir(parents=True)
-    (settings / "apputils-extension").mkdir(parents=True)
-    # Render every cell (no windowing), so the test can see every prompt; no news pop-up.
-    (settings / "notebook-extension" / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    (settings / "apputils-extension" / "notification.jupyterlab-settings").write_text(
-        '{"fetchNews": "false", "checkForUpdates": false}')
-    env = dict(os.environ, LABSUPPORT_PROGRESS=str(root / "progress.json"), JUPYTER_CONFIG_DIR=str(root / "config"),
-               JUPYTERLAB_SETTINGS_DIR=str(root / "user-settings"))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait(lambda: _api(base, token, "/api/status"), 60, "JupyterLab to answer")
-        yield base, token
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
-
-
-def _open_and_run(browser, base, token, notebook):
-    """Open a notebook, wait for its kernel to be idle, run all cells, wait until done."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    workspace = f"test-{secrets.token_hex(4)}"          # a fresh workspace: only this notebook is open
-    page.goto(f"{base}/lab/workspaces/{workspace}/tree/notebooks/{notebook}?token={token}")
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
-
-    def kernel_idle():
-        sessions = [s for s in _api(base, token, "/api/sessions") if s["path"].endswith(notebook)]
-        return sessions and all(s["kernel"]["execution_state"] == "idle" and s["kernel"]["connections"] > 0
-                                for s in sessions)
-
-    _wait(kernel_idle, 90, "the kernel to be connected and idle")
-    # Run All, as a learner would: no chapter stops its servers at the end, so the dashboards stay live.
-    page.locator("li.lm-MenuBar-item", has_text="Run").click()
-    page.locator("li.lm-Menu-item", has_text="Run All Cells").first.click()
-
-    def all_cells_ran():
-        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
-        return prompts and all(p.strip()[1:-2].isdigit() for p in prompts) and kernel_idle()
-
-    _wait(all_cells_ran, 240, f"every cell of {notebook} to run")
-    return page, errors
-
-
-def _assert_no_cell_errors(page):
-    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-    assert errors.count() == 0, errors.all_inner_texts()[:3]
-
-
-def _our_console_errors(errors):
-    """Console errors caused by the course (widgets, diagrams), not by the offline machine."""
-    offline = ("net::ERR_", "Failed to load resource", "favicon", "Failed to fetch")
-    return [e for e in errors if not any(marker in e for marker in offline)]
-
-
-def test_chapter_00_runs_and_its_dashboard_and_quiz_respond(jupyterlab, browser):
-    base, token = jupyterlab
-    page, errors = _open_and_run(browser, base, token, "00_the_thirty_second_deploy.ipynb")
-    _assert_no_cell_errors(page)
-    mermaid = page.locator(".jp-RenderedMermaid svg, .jp-RenderedMermaid img[src^='data:image/svg+xml']")
-    assert mermaid.count() >= 1                     # JupyterLab drew the Mermaid diagram as SVG
-
-    tile = page.locator(".lab-tile").first
-    tile.scroll_into_view_if_needed()
-    page.locator(".lab-tile").first.wait_for()
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / "dashboard-before.png"))
+def play_with_the_last_dashboard(page, shot):
+    """Kill an UP instance of the chapter's last dashboard, check the tile and the focus, run traffic."""
+    board = page.locator(".lab-dashboard").last
+    board.scroll_into_view_if_needed()
+    tile = board.locator(".lab-tile.lab-tile-up").first
     name_class = next(c for c in tile.get_attribute("class").split() if c.startswith("lab-tile-name-"))
-    ledger = page.locator(".lab-ledger").first
-    ledger_before = ledger.inner_text()
-    page.locator(f".{name_class} .lab-kill").click()
-    page.locator(f".{name_class}.lab-tile-dead").wait_for(timeout=10_000)
-    page.locator(".lab-traffic").first.click()
-    _wait(lambda: ledger.inner_text() != ledger_before, 30, "the ledger to change while traffic runs")
-    page.screenshot(path=str(SHOTS / "dashboard-after-kill.png"))
-    page.locator(".lab-traffic").first.click()
+    name = name_class.removeprefix("lab-tile-name-")
+    kill = board.locator(f".{name_class} .lab-kill")
+    assert kill.inner_text() == f"Kill {name}"                    # a name of its own, not one of three "Kill"
+    kill.focus()
+    page.keyboard.press("Enter")                                  # the keyboard, as well as the mouse
+    board.locator(f".{name_class}.lab-tile-dead").wait_for(timeout=10_000)
+    lab.wait(lambda: page.evaluate("document.activeElement.classList.contains('lab-restart')"), 10,
+             "the focus to move to the Restart button")
+    assert page.evaluate("document.activeElement.textContent") == f"Restart {name}"
+    assert "kill " + name in board.locator(".lab-status").inner_text()
+    ledger = board.locator(".lab-ledger")
+    before = ledger.inner_text()
+    board.locator(".lab-traffic").click()
+    lab.wait(lambda: ledger.inner_text() != before, 30, "the ledger to change while traffic runs")
+    lab.screenshot(page, shot, board)
+    board.locator(".lab-traffic").click()                         # stop the traffic again
+
+
+def test_chapter_00_opens_folded_and_after_run_all_its_dashboard_and_quiz_respond(jupyterlab, browser):  # noqa: F811
+    notebook = "00_the_thirty_second_deploy.ipynb"
+    page = lab.open_notebook(browser, jupyterlab, notebook)
+    folded = page.locator(".jp-CodeCell", has_text="shop_ledger = shop_deploy.report")
+    assert folded.count() == 1 and folded.locator(".jp-OutputArea-output").count() == 0   # folded when opened
+    lab.run_all(page, jupyterlab, notebook)
+    lab.assert_no_cell_errors(page)
+    assert predictions_wait(page) == 4                            # two predictions, each shown twice
+    mermaid = page.locator(".jp-RenderedMermaid svg, .jp-RenderedMermaid img[src^='data:image/svg+xml']")
+    assert mermaid.count() >= 1                                   # JupyterLab drew the Mermaid diagram
+    assert page.locator(".jp-RenderedMermaid img").first.get_attribute("alt") == "Two systems behind load balancers"
+    play_with_the_last_dashboard(page, "dashboard-00-after-kill.png")
 
     quiz = page.locator(".lab-quiz:not(.lab-predict)").first
     quiz.scroll_into_view_if_needed()
-    quiz.locator("input[type='radio'], input[type='checkbox']").first.check()
+    radios = quiz.locator(".lab-choice-group").first.locator("input[type='radio']")
+    assert len(set(radios.evaluate_all("inputs => inputs.map(i => i.name)"))) == 1     # one group
+    radios.first.check()
     quiz.locator(".lab-quiz-check").first.click()
     feedback = quiz.locator(".lab-quiz-feedback").first
-    _wait(lambda: feedback.inner_text().strip() != "", 10, "the quiz to show feedback")
-    page.screenshot(path=str(SHOTS / "quiz-feedback.png"))
-    assert not _our_console_errors(errors), _our_console_errors(errors)[:5]
+    lab.wait(lambda: feedback.inner_text().strip() != "", 10, "the quiz to show feedback")
+    lab.screenshot(page, "quiz-feedback.png", quiz)
+    lock_in_the_first_prediction(page)
+    assert not lab.our_console_errors(page.console_errors), lab.our_console_errors(page.console_errors)[:5]
     page.close()
 
 
-def test_a_later_chapter_with_a_dashboard_runs_clean(jupyterlab, browser):
-    base, token = jupyterlab
-    page, errors = _open_and_run(browser, base, token, "02_stateful.ipynb")
-    _assert_no_cell_errors(page)
-    assert page.locator(".lab-tile").count() >= 1
-    assert not _our_console_errors(errors), _our_console_errors(errors)[:5]
+@pytest.mark.parametrize("notebook", ["02_stateful.ipynb", "06_why_stateless_won.ipynb"])
+def test_after_run_all_predictions_wait_and_the_dashboard_plays(jupyterlab, browser, notebook):  # noqa: F811
+    page = lab.open_and_run(browser, jupyterlab, notebook)
+    lab.assert_no_cell_errors(page)
+    assert predictions_wait(page) >= 2
+    play_with_the_last_dashboard(page, f"dashboard-{notebook[:2]}-after-kill.png")
+    lock_in_the_first_prediction(page)
+    assert not lab.our_console_errors(page.console_errors), lab.our_console_errors(page.console_errors)[:5]
+    page.close()
+
+
+NODE_BOXES = """
+(svgText) => {
+  const holder = document.createElement("div");
+  holder.innerHTML = svgText;
+  document.body.appendChild(holder);
+  const box = (id) => { const node = holder.querySelector(`[id*="flowchart-${id}-"]`);
+                        const r = node.getBoundingClientRect(); return [r.x, r.y]; };
+  const found = Object.fromEntries(["R1", "R2", "R3", "B1", "B2", "B3", "C1", "C2", "C3"].map((id) => [id, box(id)]));
+  holder.remove();
+  return found;
+}
+"""
+
+
+def test_03s_table_fits_the_notebook_and_06s_deploys_read_in_the_texts_order(jupyterlab, browser):  # noqa: F811
+    page = lab.open_notebook(browser, jupyterlab, "03_side_by_side.ipynb", viewport=(1280, 900))
+    cell = page.locator(".jp-CodeCell", has_text="mine.side_by_side").first       # not folded: "Your turn"
+    table = cell.locator(".jp-OutputArea-output table").first
+    table.scroll_into_view_if_needed()
+    area = cell.locator(".jp-OutputArea-output").last.bounding_box()
+    assert table.bounding_box()["width"] <= area["width"]                         # no sideways scrolling
+    assert table.locator("th[scope='colgroup']").count() == 10                    # one heading per dimension
+    right = table.locator("td").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
+    assert set(right) == {"left"}                                                 # text columns read left
+    lab.screenshot(page, "comparison-03.png", table)
+    page.close()
+
+    page = lab.open_notebook(browser, jupyterlab, "06_why_stateless_won.ipynb", viewport=(1280, 900))
+    image = page.locator(".jp-RenderedMermaid img[alt^='Three ways to deploy']")
+    image.scroll_into_view_if_needed()
+    svg = image.get_attribute("src").split(",", 1)[1]
+    boxes = page.evaluate(NODE_BOXES, urllib.parse.unquote(svg))
+    for row in ("R", "B", "C"):                                   # each strategy reads left to right...
+        assert boxes[f"{row}1"][0] < boxes[f"{row}2"][0] < boxes[f"{row}3"][0], boxes
+    assert boxes["R1"][1] < boxes["B1"][1] < boxes["C1"][1], boxes  # ...rolling, blue-green, canary, top to bottom
+    assert image.bounding_box()["height"] <= 700                     # fits a screen
+    lab.screenshot(page, "deploys-06.png", image)
     page.close()
