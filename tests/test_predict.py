@@ -200,3 +200,34 @@ def test_every_shipped_prediction_reveals_its_expected_outcome(chapter):
                 assert "the lab measured" in predict.feedback.value
         finally:
             predict.close()
+
+
+def chapter_cells():
+    """(notebook name, its cells) for every chapter."""
+    import pathlib
+    for path in sorted((pathlib.Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb")):
+        yield path.name, json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def test_every_chapter_says_when_to_run_on_and_folds_what_would_answer_a_prediction():
+    """In the saved notebook, scrolling from a prediction to its reveal shows no experiment output."""
+    import re
+    pairs = 0
+    for name, cells in chapter_cells():
+        sources = ["".join(cell["source"]) for cell in cells]
+        for index, source in enumerate(sources):
+            made = re.search(r"^(\w+) = Predict\(", source, re.M)
+            if cells[index]["cell_type"] != "code" or not made:
+                continue
+            reveal = next(i for i in range(index + 1, len(cells)) if f"{made.group(1)}.reveal(" in sources[i])
+            experiment = next(i for i in range(index + 1, len(cells))
+                              if cells[i]["cell_type"] == "code" and "Predict(" not in sources[i])
+            assert any("Lock in your prediction, then run on." in sources[i] for i in range(index + 1, experiment)), (
+                name, made.group(1))
+            between = [cells[i] for i in range(index + 1, reveal) if cells[i]["cell_type"] == "code"]
+            experiments = [cell for cell in between if not re.search(r"Predict\(|\.reveal\(", "".join(cell["source"]))]
+            shown = [cell for cell in experiments
+                     if cell.get("outputs") and not cell["metadata"].get("jupyter", {}).get("outputs_hidden")]
+            assert not shown, (name, made.group(1), ["".join(cell["source"])[:60] for cell in shown])
+            pairs += 1
+    assert pairs >= 20
