@@ -57,8 +57,8 @@ def lock_in_the_first_prediction(page):
         first.locator("input[type='text']").fill("0")
     first.locator(".lab-quiz-lock").click()
     feedback = first.locator(".lab-quiz-feedback")
-    lab.wait(lambda: "the lab measured" in feedback.inner_text(), 10, "the measurement after Lock in")
-    assert WAITING not in feedback.inner_text()
+    lab.wait(lambda: "You predicted" in feedback.inner_text(), 10, "the measurement after Lock in")
+    assert WAITING not in feedback.inner_text() and "the lab measured" in feedback.inner_text()
 
 
 def play_with_the_last_dashboard(page, shot):
