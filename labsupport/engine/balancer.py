@@ -18,6 +18,17 @@ the lessons:
 * **Draining.** A draining instance gets no new clients; clients its policy
   pins to it (a sticky cookie) keep reaching it until their sessions end.
 
+Health checks only see what they ask about. ``set_health_check(path)`` says
+which endpoint: the shop's ``/health`` is a *readiness* check that includes its
+database and cache, so one shared outage fails every instance at once;
+``/health/live`` is a *liveness* check (the process answers) that no shared
+dependency can fail (chapter 04). Against gray failure (a slow instance passes
+its health check) the balancer has the defences of ``defences.py``: request
+timeouts, retries with a budget, outlier ejection and failing open, each off
+until ``defend(...)`` switches it on (chapter 06). ``partition(name)`` cuts the
+balancer's path to one instance while the process lives (``faults.py``) and
+``heal(name)`` mends it.
+
 The balancer never asks which policy it holds: it calls the policy's
 ``pinned``, ``choose`` and ``response_headers`` (``policies.py``), so a policy
 of your own works the same way. It is itself an ``Application``, run by an
@@ -40,9 +51,12 @@ import socket
 import threading
 import time
 
+from ..checks import require_number
 from ..errors import InvalidArgumentError, UnknownInstanceError
 from .application import Application
+from .defences import Defences
 from .events import EventLog
+from .faults import Partitioned
 from .forwarding import Upstream, copy_both_ways, tunnel_bytes
 from .http1 import BadMessage
 from .instance import Instance, Response
@@ -63,6 +77,10 @@ class _NoAnswer(Exception):
     """The instance received the request and died before answering: the outcome is unknown."""
 
 
+class _TimedOut(_NoAnswer):
+    """The instance has the request and did not answer in time: maybe it is slow, maybe it will do it later."""
+
+
 class PooledInstance:
     """One instance as the balancer sees it: address, health, load, and a pool of idle connections."""
 
@@ -76,11 +94,15 @@ class PooledInstance:
         self.failures = 0
         self.down_since = None
         self.failed_checks = 0
+        self.timeouts = 0
+        self.partitioned = False           # the path from the balancer is cut (Balancer.partition)
         self._idle = []
         self._lock = threading.Lock()
 
     def connection(self):
         """An idle pooled ``Upstream`` that still looks alive, or a new one (``_NotSent`` if refused)."""
+        if self.partitioned:                       # the firewall rejects the packets: as refused as a crash
+            raise _NotSent(f"{self.name} is unreachable: the network path to it is cut")
         while True:
             with self._lock:                       # the lock guards the list only: checking a socket waits on the OS
                 conn = self._idle.pop() if self._idle else None
@@ -104,6 +126,10 @@ class PooledInstance:
         for conn in idle:
             conn.close()
 
+    def faults(self):
+        """The faults on the path to this instance (``[Partitioned()]`` or nothing)."""
+        return [Partitioned()] if self.partitioned else []
+
     def __repr__(self):
         return f"<PooledInstance {self.name} {self.status} in_flight={self.in_flight}>"
 
@@ -113,7 +139,9 @@ class Balancer(Closable, Application):
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``. Its HTTP side is ``handle(request, own_instance)``.
+    ``set_canary``; ``set_health_check``, ``defend`` and ``defence_stats``
+    (defences.py); ``partition``, ``heal`` and ``faults`` (the path to one
+    instance). Its HTTP side is ``handle(request, own_instance)``.
     ``instance_noun`` names what it balances in its error messages ("no
     healthy game server"); ``policy`` is a name or a ``Policy`` object.
     """
@@ -121,7 +149,8 @@ class Balancer(Closable, Application):
     not_state = {"server": "the instance this balancer runs on", "events": "the shared event log",
                  "_lock": "a lock", "_stop": "a stop signal", "_checker": "the health-check thread",
                  "_canary_rng": "a random generator", "health_interval": "configuration",
-                 "timeout": "configuration", "instance_noun": "configuration"}
+                 "timeout": "configuration", "instance_noun": "configuration", "defences": "configuration",
+                 "health_path": "configuration", "health_timeout_s": "configuration"}
 
     def __init__(self, policy="round_robin", seed=0, health_interval=0.2, timeout=10.0,
                  name="balancer", events=None, instance_noun="instance"):
@@ -140,6 +169,9 @@ class Balancer(Closable, Application):
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
         self._checker = None
+        self.defences = Defences()        # all off until defend(...) switches them on
+        self.health_path = "/health"      # what a health check asks (set_health_check)
+        self.health_timeout_s = 1.0       # how long a health check waits for its answer
 
     # -- lifecycle -------------------------------------------------------------
     @property
@@ -165,7 +197,7 @@ class Balancer(Closable, Application):
     # -- the instance list ------------------------------------------------------
     def add_instance(self, name, address):
         with self._lock:
-            self._pool[name] = PooledInstance(name, address, self.timeout)
+            self._pool[name] = PooledInstance(name, address, self._attempt_timeout())
         self.events.add("balancer", "instance", f"{name} added to the balancer")
 
     def remove_instance(self, name):
@@ -173,6 +205,7 @@ class Balancer(Closable, Application):
             instance = self._pool.pop(name, None)
         if instance is not None:
             instance.close_connections()
+            self.defences.outliers.forget(name)
             self.events.add("balancer", "instance", f"{name} removed from the balancer")
 
     def set_address(self, name, address):
@@ -207,13 +240,97 @@ class Balancer(Closable, Application):
         with self._lock:
             return list(self._pool.values())
 
+    # -- health checks and defences (defences.py) ----------------------------------
+    def set_health_check(self, path=None, timeout_s=None):
+        """What a health check asks (e.g. "/health/live" for liveness only) and how long it waits for the answer."""
+        if path is not None:
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise InvalidArgumentError(f"path must be a path such as '/health', not {path!r}")
+            self.health_path = path
+        if timeout_s is not None:
+            self.health_timeout_s = require_number("timeout_s", timeout_s, 0, 60, allow_minimum=False,
+                                                   unit="seconds")
+
+    def defend(self, **settings):
+        """Switch defences on or off; settings not named stay as they are. Returns the ``Defences``.
+
+        ``request_timeout_s`` (seconds, or None for off), ``retry_timeouts``
+        (True: retry a safe request that timed out on another instance),
+        ``retry_budget`` (a share such as 0.2, a ``RetryBudget``, or None for
+        unlimited), ``outlier_ejection`` (True, an ``OutlierEjection``, or False),
+        ``fail_open`` (a panic threshold such as 0.5, a ``FailOpen``, or False).
+        """
+        self.defences.update(**settings)
+        if "request_timeout_s" in settings:
+            for instance in self.instances():     # new connections wait as long as the new setting says
+                instance.timeout = self._attempt_timeout()
+                instance.close_connections()
+        return self.defences
+
+    def defence_stats(self):
+        """What the defences did, plus the timeouts counted on each instance."""
+        stats = self.defences.stats()
+        stats["timeouts"] = sum(instance.timeouts for instance in self.instances())
+        return stats
+
+    def _attempt_timeout(self):
+        """How long one attempt may wait for an instance: the request timeout when it is on."""
+        return self.defences.request_timeout_s or self.timeout
+
+    def _rotation(self, exclude):
+        """Who may take a new client: healthy instances that are not ejected outliers, or, when the
+        balancer fails open because too few are healthy, every instance that is not draining."""
+        everyone = [i for i in self.instances() if i.status != "draining"]
+        healthy = [i for i in everyone if i.status == "up" and not self.defences.outliers.ejected(i.name)]
+        fail_open = self.defences.fail_open
+        was_panicking = fail_open.panicking
+        pool = fail_open.pool(healthy, everyone)
+        if fail_open.panicking != was_panicking:
+            self.events.add("balancer", "panic", f"failing open: {len(healthy)} of {len(everyone)} instances "
+                                                 "healthy, so every instance gets traffic" if fail_open.panicking
+                            else "enough instances healthy again: back to healthy ones only")
+        return [i for i in pool if i.name not in exclude]
+
+    def _note_outcome(self, instance, started, failed):
+        """Tell outlier ejection how one attempt went (a no-op while ejection is off)."""
+        why = self.defences.outliers.record(instance.name, (time.perf_counter() - started) * 1000, failed,
+                                            len(self._pool))
+        if why is not None:
+            self.events.add("balancer", "eject", f"{instance.name} ejected as an outlier: {why}")
+
+    # -- faults on the path to an instance (faults.py) ------------------------------
+    def partition(self, name):
+        """Cut the path to ``name``: connections to it are rejected, as a firewall rule would. Idempotent.
+
+        The instance's process is untouched and still answers anyone else; the
+        balancer sees what it sees after a crash and takes it out of rotation.
+        """
+        instance = self.instance(name)
+        if instance.partitioned:
+            return
+        instance.partitioned = True
+        instance.close_connections()
+        self.events.add("balancer", "partition", f"path to {name} cut (network partition)")
+
+    def heal(self, name):
+        """Mend the path to ``name``; the health checks put it back in rotation. Idempotent."""
+        instance = self.instance(name)
+        if not instance.partitioned:
+            return
+        instance.partitioned = False
+        self.events.add("balancer", "heal", f"path to {name} mended")
+
+    def faults(self, name):
+        """The faults on the path to ``name`` (``[Partitioned()]`` or nothing)."""
+        return self.instance(name).faults()
+
     # -- choosing ----------------------------------------------------------------
     def _candidates(self, request, exclude):
         serving = [i for i in self.instances() if i.name not in exclude and i.status in ("up", "draining")]
         pinned = self.policy.pinned(serving, request)
         if pinned is not None:
             return [pinned]          # a pinned client keeps its instance, even a draining one: its session is there
-        ready = [i for i in serving if i.status == "up"]
+        ready = self._rotation(exclude)
         if self._canary and ready:
             names, fraction = self._canary
             to_canary = self._canary_rng.random() < fraction
@@ -259,6 +376,8 @@ class Balancer(Closable, Application):
         safe = request.method in IDEMPOTENT_METHODS or bool(request.headers.get("Idempotency-Key"))
         tried = []
         maybe_applied = False                       # did any attempt reach an instance that then died?
+        failure = None                              # what the client gets if the last attempt is not retried
+        self.defences.retries.deposit()             # every request earns a share of a retry (with a budget)
         while True:
             with self._reserve(request, tried) as instance:
                 if instance is None:
@@ -269,20 +388,39 @@ class Balancer(Closable, Application):
                                               "outcome": "unknown"})
                     return Response(503, {"error": f"{why}; the service is unavailable",
                                           "outcome": "not_processed"}, headers={"Retry-After": "1"})
+                if tried and not self.defences.retries.withdraw():
+                    failure.body["error"] += "; not retried: the balancer's retry budget is spent"
+                    return failure
                 tried.append(instance.name)
+                started = time.perf_counter()
                 try:
                     response = self._forward(instance, request)
                 except _NotSent as exc:
                     self._mark_down(instance, str(exc))
+                    self._note_outcome(instance, started, failed=True)
+                    failure = Response(503, {"error": f"{exc}; nothing was applied", "outcome": "not_processed"},
+                                       headers={"Retry-After": "1"})
                     continue
+                except _TimedOut:
+                    self._note_outcome(instance, started, failed=True)
+                    maybe_applied = True
+                    failure = Response(504, {"error": f"{instance.name} did not answer within "
+                                                    f"{self._attempt_timeout():g} s; it may still apply this "
+                                                    "request later", "outcome": "unknown"})
+                    if safe and self.defences.retry_timeouts:
+                        continue
+                    return failure
                 except _NoAnswer:
                     self._mark_down(instance, "connection lost mid-request")
+                    self._note_outcome(instance, started, failed=True)
                     maybe_applied = True
+                    failure = Response(502, {"error": f"{instance.name} died while handling this request; it may or "
+                                                      "may not have been applied. Send an Idempotency-Key to make "
+                                                      "retries safe.", "outcome": "unknown"})
                     if safe:
                         continue
-                    return Response(502, {"error": f"{instance.name} died while handling this request; it may or "
-                                                   "may not have been applied. Send an Idempotency-Key to make "
-                                                   "retries safe.", "outcome": "unknown"})
+                    return failure
+                self._note_outcome(instance, started, failed=response.status >= 500)
             for key, value in self.policy.response_headers(request, instance).items():
                 response.headers.setdefault(key, [])
                 response.headers[key].append(value)
@@ -291,10 +429,16 @@ class Balancer(Closable, Application):
             return response
 
     def _forward(self, instance, request):
-        """Pass ``request`` on over a pooled connection; ``_NotSent`` or ``_NoAnswer`` if that fails."""
+        """Pass ``request`` on over a pooled connection; ``_NotSent``, ``_TimedOut`` or ``_NoAnswer`` if that fails."""
         upstream = instance.connection()
         try:
             response = upstream.exchange(request)
+        except TimeoutError:
+            upstream.close()                        # its answer may still come: this connection cannot be reused
+            with self._lock:
+                instance.failures += 1
+                instance.timeouts += 1
+            raise _TimedOut() from None
         except (OSError, BadMessage):
             upstream.close()
             with self._lock:
@@ -324,10 +468,13 @@ class Balancer(Closable, Application):
     # -- health checks --------------------------------------------------------------
     def _health_loop(self):
         while not self._stop.wait(self.health_interval):
+            for name in self.defences.outliers.readmit():
+                self.events.add("balancer", "readmit", f"{name} back in rotation after its cool-off")
             for instance in self.instances():
                 if instance.status == "draining":
                     continue
-                healthy = _probe(instance.address, timeout=1.0)
+                healthy = not instance.partitioned and _probe(instance.address, self.health_path,
+                                                              self.health_timeout_s)
                 instance.failed_checks = 0 if healthy else instance.failed_checks + 1
                 if healthy and instance.status == "down":
                     instance.status = "up"
@@ -337,11 +484,11 @@ class Balancer(Closable, Application):
                     self._mark_down(instance, f"failed {UNHEALTHY_AFTER} health checks in a row")
 
 
-def _probe(address, timeout):
-    """One health check: does GET /health answer 200?"""
+def _probe(address, path, timeout):
+    """One health check: does ``GET path`` answer 200 within ``timeout`` seconds?"""
     conn = http.client.HTTPConnection(*address, timeout=timeout)
     try:
-        conn.request("GET", "/health", headers={"Connection": "close"})
+        conn.request("GET", path, headers={"Connection": "close"})
         return conn.getresponse().status == 200
     except (OSError, http.client.HTTPException):
         return False

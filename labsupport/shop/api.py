@@ -24,6 +24,12 @@ memory, if any (``sessions_attribute``).
 | DELETE /cart/items/<sku>     | the cart                                |
 | GET /whoami                  | {"user", "instance", "version"}         |
 | GET /health                  | {"status": "ok"} or 503                 |
+| GET /health/live             | {"status": "alive"}                     |
+
+``/health`` is a *readiness* check: it answers 503 while a store the shop
+needs is down. ``/health/live`` is a *liveness* check: it answers whenever the
+process does, and asks no dependency (chapter 04: which one a balancer should
+use, and why).
 
 Send ``X-Trace: 1`` and the answer lists the steps the request went
 through, with who did them and how long they took (chapter 01, claim S3).
@@ -173,6 +179,9 @@ class ShopAPI(Application):
             if not self.healthy():
                 raise HTTPError(503, "a dependency is down")
             return {"status": "ok"}
+        if path == "/health/live":                 # liveness: this process answers; no dependency is asked
+            self._allow(method, "GET", "HEAD")
+            return {"status": "alive"}
         if path == "/login":
             self._allow(method, "POST")
             user = _text(request.json(), "user")

@@ -8,7 +8,9 @@ carts inside each instance, behind sticky sessions.
 
 The operations are the ones an operator has: ``kill`` (a crash),
 ``restart``, ``drain`` (take out of service gracefully), ``scale``, and the
-deploys in ``deploys.py``. Each is a plain method, so a cell, a test and a
+deploys in ``deploys.py``; and the faults short of a crash that chaos
+engineers inject (``engine/faults.py``): ``pause``, ``slow``, ``partition``,
+each undone by ``heal``. Each is a plain method, so a cell, a test and a
 dashboard button all do exactly the same thing. What differs between the two
 kinds (the default policy, whether a drain waits for sessions) is read from
 the shop class (``shop_class``), never decided here by asking which kind it is.
@@ -247,6 +249,35 @@ class Cluster(Closable):
         while len(self.instances) > n:
             results.append(self.remove_instance(self.instances[-1].name, timeout=timeout))
         return results
+
+    # -- faults short of a crash (see engine/faults.py) --------------------------------
+    def pause(self, name):
+        """Freeze ``name`` as a long GC pause would: its sockets stay open, it reads and answers nothing
+        until ``heal(name)``; requests already inside it wait. Its memory stays: a pause is not a crash."""
+        self.instance(name).pause()
+
+    def slow(self, name, ms):
+        """Add ``ms`` milliseconds to every answer of ``name`` until ``heal(name)``; its health check stays green."""
+        self.instance(name).slow(ms)
+
+    def partition(self, name):
+        """Cut the path between the balancer and ``name`` until ``heal(name)``; the process lives on.
+
+        Connections from the balancer are refused (a firewall's reject rule), so
+        the balancer takes it out as if it had crashed; a client that connects
+        to ``instance.url`` directly still gets answers, from a memory that is intact.
+        """
+        self.instance(name)                      # unknown names are refused the same way as elsewhere
+        self.balancer.partition(name)
+
+    def heal(self, name):
+        """Undo every fault on ``name`` (pause, slow, partition); idempotent. The health checks readmit it."""
+        self.instance(name).heal()
+        self.balancer.heal(name)
+
+    def faults(self, name):
+        """The faults in force on ``name`` and on the path to it (``engine.faults`` objects), e.g. ``[Paused()]``."""
+        return self.instance(name).faults() + self.balancer.faults(name)
 
     # -- deploys (see deploys.py) ----------------------------------------------------------
     def rolling_deploy(self, version, drain=True, timeout=None):

@@ -1,0 +1,356 @@
+"""A balancer's defences against gray failure: timeouts, a retry budget, outlier ejection, failing open.
+
+Health checks catch an instance that is dead. They miss one that is slow (it
+still answers ``/health`` in time), and they do harm when every instance fails
+them for the same reason. Real balancers (Envoy, nginx, HAProxy, the clouds'
+load balancers) carry more settings for that, and so does ours. Each is off
+until you switch it on with ``Balancer.defend(...)``:
+
+* **Request timeout** (``request_timeout_s``). An attempt that brings no answer
+  within this many seconds is given up: the client gets 504 and "outcome
+  unknown", because the instance may still do the work later (a paused one
+  will, when it wakes up). A timeout does not take an instance out of rotation
+  by itself: it may only be slow.
+* **Retries with a budget** (``retry_timeouts``, ``retry_budget``). With
+  ``retry_timeouts=True``, a request that is safe to repeat (GET, or a POST with
+  an Idempotency-Key) and timed out is tried on another instance. Retries add
+  load exactly when the system struggles: if every instance is slow, each
+  request becomes two or three, a *retry storm*. A ``RetryBudget`` caps them:
+  every request earns a fraction of a retry (``ratio``), and a retry spends a
+  whole one, so retries can add at most about ``ratio`` to the load. With the
+  budget spent, the failure goes back to the client and the refusal is counted.
+  The budget covers every retry the balancer makes, also those after a refused
+  connection. Without a budget retries are unlimited (but still counted).
+* **Outlier ejection** (``outlier_ejection``, after Envoy's outlier detection).
+  The balancer keeps each instance's last ``window`` outcomes. An instance whose
+  mean latency is ``latency_factor`` times the median of the others' (and above
+  ``min_latency_ms``), or whose error rate is ``error_rate_gap`` above theirs, is
+  ejected: it gets no new clients for a cool-off of ``cool_off_s`` times the
+  number of times it has been ejected; then the health-check loop re-admits it
+  with a clean slate. Only an instance far worse than *the others* is an
+  outlier, so if all fail alike (a shared database is down) nobody is ejected,
+  and never more than ``max_ejected`` of the instances at once.
+* **Failing open** (``fail_open``, Envoy's *panic threshold*; AWS target groups
+  do the same when every target is unhealthy). When fewer than this share of
+  the instances is healthy, the balancer stops trusting its health checks and
+  sends traffic to all of them. If most instances fail at once, the check or
+  something they all share is more likely broken than all of them, and an
+  instance that can answer some requests beats "no healthy instance" for all.
+
+A defence that is off is a do-nothing object (``UnlimitedRetries``,
+``NoEjection``, ``FailClosed``) with the same methods, so the balancer calls
+them the same way whatever is switched on and never asks which it holds.
+``Defences`` holds the set and counts what they did. Chapter 06 (claim W10)
+and chapter 04 (E4: readiness, liveness and failing open) use them.
+"""
+
+import collections
+import statistics
+import threading
+import time
+
+from ..checks import is_number, require_int, require_number
+from ..errors import InvalidArgumentError
+
+__all__ = ["Defences", "RetryBudget", "UnlimitedRetries", "OutlierEjection", "NoEjection", "FailOpen", "FailClosed"]
+
+
+class UnlimitedRetries:
+    """No budget: every retry the balancer wants to make is made (and counted)."""
+
+    refused = 0
+
+    def __init__(self):
+        self.retries = 0
+        self._lock = threading.Lock()
+
+    def deposit(self):
+        """A request arrived (a budget would earn a share of a retry here)."""
+
+    def withdraw(self):
+        """May the balancer retry once more? Always."""
+        with self._lock:
+            self.retries += 1
+        return True
+
+    def __repr__(self):
+        return "UnlimitedRetries()"
+
+
+class RetryBudget(UnlimitedRetries):
+    """Every request earns ``ratio`` of a retry, each retry spends one: retries stay near ``ratio`` of the load.
+
+    The budget starts with ``initial`` retries in hand, so a quiet balancer can
+    still retry, and never holds more than ``cap``, so a long calm spell cannot
+    save up for a storm. ``retries`` and ``refused`` count what it allowed and
+    what it refused.
+    """
+
+    def __init__(self, ratio=0.2, initial=3, cap=10):
+        super().__init__()
+        self.ratio = require_number("ratio", ratio, 0, 1, allow_minimum=False)
+        self.cap = require_int("cap", cap, 1)
+        self.tokens = float(require_int("initial", initial, 0, self.cap))
+        self.refused = 0
+
+    def deposit(self):
+        with self._lock:
+            self.tokens = min(self.cap, self.tokens + self.ratio)
+
+    def withdraw(self):
+        with self._lock:
+            if self.tokens >= 1:
+                self.tokens -= 1
+                self.retries += 1
+                return True
+            self.refused += 1
+            return False
+
+    def __repr__(self):
+        return f"RetryBudget(ratio={self.ratio:g})"
+
+
+class _Window:
+    """An instance's last few outcomes, with running sums so the mean costs nothing."""
+
+    def __init__(self, size):
+        self.outcomes = collections.deque(maxlen=size)
+        self.total_ms = 0.0
+        self.failures = 0
+
+    def add(self, ms, failed):
+        if len(self.outcomes) == self.outcomes.maxlen:
+            old_ms, old_failed = self.outcomes[0]
+            self.total_ms -= old_ms
+            self.failures -= old_failed
+        self.outcomes.append((ms, failed))
+        self.total_ms += ms
+        self.failures += failed
+
+    def __len__(self):
+        return len(self.outcomes)
+
+    @property
+    def mean_ms(self):
+        return self.total_ms / len(self.outcomes)
+
+    @property
+    def error_rate(self):
+        return self.failures / len(self.outcomes)
+
+
+class NoEjection:
+    """Outlier ejection switched off: nobody is ever ejected."""
+
+    ejections = 0
+
+    def record(self, name, ms, failed, instances):
+        return None
+
+    def ejected(self, name):
+        return False
+
+    def readmit(self):
+        return []
+
+    def forget(self, name):
+        """An instance left the balancer."""
+
+    def __repr__(self):
+        return "NoEjection()"
+
+
+class OutlierEjection(NoEjection):
+    """Eject an instance whose recent latency or error rate is far above the others' (see the module docstring)."""
+
+    def __init__(self, latency_factor=5.0, error_rate_gap=0.5, window=20, min_requests=5, min_latency_ms=20.0,
+                 cool_off_s=2.0, max_ejected=0.5):
+        self.latency_factor = require_number("latency_factor", latency_factor, 1, allow_minimum=False)
+        self.error_rate_gap = require_number("error_rate_gap", error_rate_gap, 0, 1, allow_minimum=False)
+        self.window = require_int("window", window, 1)
+        self.min_requests = require_int("min_requests", min_requests, 1, self.window)
+        self.min_latency_ms = require_number("min_latency_ms", min_latency_ms, 0, unit="milliseconds")
+        self.cool_off_s = require_number("cool_off_s", cool_off_s, 0, allow_minimum=False, unit="seconds")
+        self.max_ejected = require_number("max_ejected", max_ejected, 0, 1, allow_minimum=False)
+        self.ejections = 0
+        self.readmissions = 0
+        self._windows = {}                        # name -> _Window
+        self._until = {}                          # name -> when its cool-off ends (time.monotonic())
+        self._times = collections.Counter()       # name -> how often it has been ejected
+        self._lock = threading.Lock()
+
+    def record(self, name, ms, failed, instances):
+        """Note one attempt's outcome; returns why ``name`` was ejected just now, or None.
+
+        ``instances`` is how many instances the balancer has (for ``max_ejected``).
+        """
+        with self._lock:
+            if name in self._until:
+                return None                       # out already; what was in flight when it left does not count
+            window = self._windows.setdefault(name, _Window(self.window))
+            window.add(ms, failed)
+            why = self._why_outlier(name, window)
+            if why is None or len(self._until) >= max(1, int(self.max_ejected * instances)):
+                return None
+            self._times[name] += 1
+            self._until[name] = time.monotonic() + self.cool_off_s * self._times[name]
+            self.ejections += 1
+            return f"{why}; out for {self.cool_off_s * self._times[name]:g} s"
+
+    def _why_outlier(self, name, window):
+        if len(window) < self.min_requests:
+            return None
+        others = [w for n, w in self._windows.items() if n != name and n not in self._until
+                  and len(w) >= self.min_requests]
+        if not others:
+            return None                           # an outlier needs others to stand out from
+        their_ms = statistics.median(w.mean_ms for w in others)
+        if window.mean_ms > self.min_latency_ms and window.mean_ms > self.latency_factor * their_ms:
+            return f"mean latency {window.mean_ms:.0f} ms against {their_ms:.0f} ms for the others"
+        their_errors = statistics.median(w.error_rate for w in others)
+        if window.error_rate - their_errors >= self.error_rate_gap:
+            return f"{window.error_rate:.0%} errors against {their_errors:.0%} for the others"
+        return None
+
+    def ejected(self, name):
+        return name in self._until
+
+    def readmit(self):
+        """Let back every instance whose cool-off is over, with a fresh window; returns their names."""
+        now = time.monotonic()
+        with self._lock:
+            back = [name for name, until in self._until.items() if until <= now]
+            for name in back:
+                del self._until[name]
+                self._windows.pop(name, None)
+            self.readmissions += len(back)
+        return back
+
+    def forget(self, name):
+        with self._lock:
+            self._windows.pop(name, None)
+            self._until.pop(name, None)
+
+    def __repr__(self):
+        return (f"OutlierEjection(latency_factor={self.latency_factor:g}, error_rate_gap={self.error_rate_gap:g}, "
+                f"cool_off_s={self.cool_off_s:g})")
+
+
+class FailClosed:
+    """No panic threshold: only healthy instances get traffic, even when none is healthy."""
+
+    panicking = False
+    panic_requests = 0
+
+    def pool(self, healthy, everyone):
+        """Which instances a new client may go to (called under the balancer's lock)."""
+        return healthy
+
+    def __repr__(self):
+        return "FailClosed()"
+
+
+class FailOpen(FailClosed):
+    """Below ``panic_threshold`` healthy, route to every instance, healthy or not (Envoy's panic mode)."""
+
+    def __init__(self, panic_threshold=0.5):
+        self.panic_threshold = require_number("panic_threshold", panic_threshold, 0, 1, allow_minimum=False)
+        self.panicking = False
+        self.panic_requests = 0
+
+    def pool(self, healthy, everyone):
+        self.panicking = bool(everyone) and len(healthy) < self.panic_threshold * len(everyone)
+        if not self.panicking:
+            return healthy
+        self.panic_requests += 1
+        return everyone
+
+    def __repr__(self):
+        return f"FailOpen(panic_threshold={self.panic_threshold:g})"
+
+
+class Defences:
+    """The balancer's settings against gray failure, all off to begin with; ``update(**settings)`` switches them.
+
+    ``request_timeout_s`` (None or seconds), ``retry_timeouts`` (bool), and the
+    three mechanisms ``retries`` (``UnlimitedRetries`` or a ``RetryBudget``),
+    ``outliers`` (``NoEjection`` or an ``OutlierEjection``), ``fail_open``
+    (``FailClosed`` or a ``FailOpen``). ``stats()`` says what they did.
+    """
+
+    SETTINGS = ("request_timeout_s", "retry_timeouts", "retry_budget", "outlier_ejection", "fail_open")
+
+    def __init__(self):
+        self.request_timeout_s = None
+        self.retry_timeouts = False
+        self.retries = UnlimitedRetries()
+        self.outliers = NoEjection()
+        self.fail_open = FailClosed()
+
+    def update(self, **settings):
+        """Change the settings named (see ``Balancer.defend``); the others stay as they are."""
+        unknown = set(settings) - set(self.SETTINGS)
+        if unknown:
+            raise InvalidArgumentError(f"unknown defence {', '.join(sorted(unknown))}; the balancer knows "
+                                       f"{', '.join(self.SETTINGS)}")
+        if "request_timeout_s" in settings:
+            timeout = settings["request_timeout_s"]
+            if timeout is not None and not is_number(timeout, 0, 600, allow_minimum=False):
+                raise InvalidArgumentError(f"request_timeout_s must be None (off) or a number of seconds > 0, "
+                                           f"not {timeout!r}")
+            self.request_timeout_s = timeout
+        if "retry_timeouts" in settings:
+            if not isinstance(settings["retry_timeouts"], bool):
+                raise InvalidArgumentError(f"retry_timeouts must be True or False, not {settings['retry_timeouts']!r}")
+            self.retry_timeouts = settings["retry_timeouts"]
+        if "retry_budget" in settings:
+            self.retries = _retries(settings["retry_budget"])
+        if "outlier_ejection" in settings:
+            self.outliers = _outliers(settings["outlier_ejection"])
+        if "fail_open" in settings:
+            self.fail_open = _fail_open(settings["fail_open"])
+
+    def stats(self):
+        """What the defences did so far: retries made and refused, ejections, requests routed in panic."""
+        return {"retries": self.retries.retries, "retries_refused": self.retries.refused,
+                "ejections": self.outliers.ejections, "panic_requests": self.fail_open.panic_requests}
+
+    def __repr__(self):
+        timeout = "off" if self.request_timeout_s is None else f"{self.request_timeout_s:g} s"
+        return (f"Defences(request timeout {timeout}, retry timeouts {self.retry_timeouts}, {self.retries!r}, "
+                f"{self.outliers!r}, {self.fail_open!r})")
+
+
+def _retries(budget):
+    """None: unlimited; a ratio such as 0.2; or a ``RetryBudget``."""
+    if budget is None:
+        return UnlimitedRetries()
+    if isinstance(budget, UnlimitedRetries):
+        return budget
+    if not is_number(budget, 0, 1, allow_minimum=False):
+        raise InvalidArgumentError(f"retry_budget must be None (no budget), a share of the requests such as 0.2, "
+                                   f"or a RetryBudget(...), not {budget!r}")
+    return RetryBudget(ratio=budget)
+
+
+def _outliers(setting):
+    """False/None: off; True: Envoy-like defaults; or an ``OutlierEjection``."""
+    if setting is None or setting is False:
+        return NoEjection()
+    if setting is True:
+        return OutlierEjection()
+    if isinstance(setting, NoEjection):
+        return setting
+    raise InvalidArgumentError(f"outlier_ejection must be True, False or an OutlierEjection(...), not {setting!r}")
+
+
+def _fail_open(setting):
+    """False/None: fail closed; a panic threshold such as 0.5; or a ``FailOpen``."""
+    if setting is None or setting is False:
+        return FailClosed()
+    if isinstance(setting, FailClosed):
+        return setting
+    if not is_number(setting, 0, 1, allow_minimum=False):
+        raise InvalidArgumentError(f"fail_open must be False, a panic threshold such as 0.5 (route to every "
+                                   f"instance when fewer than half are healthy) or a FailOpen(...), not {setting!r}")
+    return FailOpen(panic_threshold=setting)
