@@ -7,7 +7,9 @@
 * ``application.py``: what an instance runs (``handle``, ``held_state``, ``close``); ``held_state.py``:
   what an application keeps in memory, measured by walking it.
 * ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one;
-  ``forwarding.py``: one hop, a request passed on to an instance and its answer brought back.
+  ``forwarding.py``: one hop, a request passed on to an instance and its answer brought back;
+  ``defences.py``: its defences against gray failure (timeouts, a retry budget, outlier ejection, failing open).
+* ``faults.py``: faults short of a crash (an instance paused or slow, the path to it cut) and how they show.
 * ``lifecycle.py``: the one shell (start, close, ``with``) of everything the lab starts;
   ``registry.py``: everything the lab started, closed at the end; ``workspace.py``: the one private temp
   folder per process; ``watchdog.py``: child processes die with the lab; ``events.py``: the quiet log servers
@@ -18,7 +20,17 @@ Nothing here knows about shops, games or lessons: those live in the folders that
 
 from .application import Application
 from .balancer import Balancer, PooledInstance
+from .defences import (
+                    Defences,
+                    FailClosed,
+                    FailOpen,
+                    NoEjection,
+                    OutlierEjection,
+                    RetryBudget,
+                    UnlimitedRetries,
+)
 from .events import Event, EventLog
+from .faults import MAX_SLOW_MS, Fault, Partitioned, Paused, Slowed
 from .forwarding import HOP_BY_HOP, Upstream, copy_both_ways, forwarded_fields, tunnel_bytes
 from .held_state import AttributeState, HeldState, Infrastructure, measure
 from .http1 import (
@@ -75,4 +87,6 @@ __all__ = [
     "request_bytes", "response_head_bytes", "http_date", "MAX_HEAD", "MAX_HEADERS",
     "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",
     "LOOPBACK_NAMES", "host_problem", "origin_problem",
+    "Fault", "Paused", "Slowed", "Partitioned", "MAX_SLOW_MS",
+    "Defences", "RetryBudget", "UnlimitedRetries", "OutlierEjection", "NoEjection", "FailOpen", "FailClosed",
 ]

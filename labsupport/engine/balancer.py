@@ -139,8 +139,8 @@ class Balancer(Closable, Application):
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``; ``set_health_check``, ``defend`` and ``defence_stats``
-    (defences.py); ``partition``, ``heal`` and ``faults`` (the path to one
+    ``set_canary``; ``set_health_check``, ``defend``, ``defence_stats`` and
+    ``in_rotation`` (defences.py); ``partition``, ``heal`` and ``faults`` (the path to one
     instance). Its HTTP side is ``handle(request, own_instance)``.
     ``instance_noun`` names what it balances in its error messages ("no
     healthy game server"); ``policy`` is a name or a ``Policy`` object.
@@ -277,19 +277,33 @@ class Balancer(Closable, Application):
         """How long one attempt may wait for an instance: the request timeout when it is on."""
         return self.defences.request_timeout_s or self.timeout
 
+    def in_rotation(self):
+        """Names of the instances a new client may be sent to now (see ``_rotation``)."""
+        with self._lock:
+            pool, _ = self._pool_for_new_clients()
+        return [i.name for i in pool]
+
     def _rotation(self, exclude):
-        """Who may take a new client: healthy instances that are not ejected outliers, or, when the
-        balancer fails open because too few are healthy, every instance that is not draining."""
+        """Who may take a new client, minus ``exclude``; counts and logs failing open (under ``self._lock``)."""
+        pool, panicking = self._pool_for_new_clients()
+        defences = self.defences
+        if panicking:
+            defences.panic_requests += 1
+        if panicking != defences.panicking:
+            defences.panicking = panicking
+            healthy = sum(i.status == "up" for i in pool)
+            self.events.add("balancer", "panic", f"failing open: {healthy} of {len(pool)} instances healthy, so "
+                                                 "every instance gets traffic" if panicking
+                            else "enough instances healthy again: traffic to healthy ones only")
+        return [i for i in pool if i.name not in exclude]
+
+    def _pool_for_new_clients(self):
+        """(instances, failing open?): healthy instances that are not ejected outliers, or, when the balancer
+        fails open because too few are healthy, every instance that is not draining."""
         everyone = [i for i in self.instances() if i.status != "draining"]
         healthy = [i for i in everyone if i.status == "up" and not self.defences.outliers.ejected(i.name)]
-        fail_open = self.defences.fail_open
-        was_panicking = fail_open.panicking
-        pool = fail_open.pool(healthy, everyone)
-        if fail_open.panicking != was_panicking:
-            self.events.add("balancer", "panic", f"failing open: {len(healthy)} of {len(everyone)} instances "
-                                                 "healthy, so every instance gets traffic" if fail_open.panicking
-                            else "enough instances healthy again: back to healthy ones only")
-        return [i for i in pool if i.name not in exclude]
+        pool = self.defences.fail_open.pool(healthy, everyone)
+        return pool, pool is not healthy
 
     def _note_outcome(self, instance, started, failed):
         """Tell outlier ejection how one attempt went (a no-op while ejection is off)."""

@@ -25,8 +25,9 @@ until you switch it on with ``Balancer.defend(...)``:
   The balancer keeps each instance's last ``window`` outcomes. An instance whose
   mean latency is ``latency_factor`` times the median of the others' (and above
   ``min_latency_ms``), or whose error rate is ``error_rate_gap`` above theirs, is
-  ejected: it gets no new clients for a cool-off of ``cool_off_s`` times the
-  number of times it has been ejected; then the health-check loop re-admits it
+  ejected: it gets no new clients for a cool-off of ``cool_off_s`` (30 s by
+  default, as Envoy's ``base_ejection_time``) times the number of times it has
+  been ejected; then the health-check loop re-admits it
   with a clean slate. Only an instance far worse than *the others* is an
   outlier, so if all fail alike (a shared database is down) nobody is ejected,
   and never more than ``max_ejected`` of the instances at once.
@@ -164,7 +165,7 @@ class OutlierEjection(NoEjection):
     """Eject an instance whose recent latency or error rate is far above the others' (see the module docstring)."""
 
     def __init__(self, latency_factor=5.0, error_rate_gap=0.5, window=20, min_requests=5, min_latency_ms=20.0,
-                 cool_off_s=2.0, max_ejected=0.5):
+                 cool_off_s=30.0, max_ejected=0.5):
         self.latency_factor = require_number("latency_factor", latency_factor, 1, allow_minimum=False)
         self.error_rate_gap = require_number("error_rate_gap", error_rate_gap, 0, 1, allow_minimum=False)
         self.window = require_int("window", window, 1)
@@ -239,11 +240,8 @@ class OutlierEjection(NoEjection):
 class FailClosed:
     """No panic threshold: only healthy instances get traffic, even when none is healthy."""
 
-    panicking = False
-    panic_requests = 0
-
     def pool(self, healthy, everyone):
-        """Which instances a new client may go to (called under the balancer's lock)."""
+        """Which instances a new client may go to: here always the healthy ones."""
         return healthy
 
     def __repr__(self):
@@ -255,15 +253,11 @@ class FailOpen(FailClosed):
 
     def __init__(self, panic_threshold=0.5):
         self.panic_threshold = require_number("panic_threshold", panic_threshold, 0, 1, allow_minimum=False)
-        self.panicking = False
-        self.panic_requests = 0
 
     def pool(self, healthy, everyone):
-        self.panicking = bool(everyone) and len(healthy) < self.panic_threshold * len(everyone)
-        if not self.panicking:
-            return healthy
-        self.panic_requests += 1
-        return everyone
+        if everyone and len(healthy) < self.panic_threshold * len(everyone):
+            return everyone                       # too few pass: distrust the checks, use everyone
+        return healthy
 
     def __repr__(self):
         return f"FailOpen(panic_threshold={self.panic_threshold:g})"
@@ -275,7 +269,9 @@ class Defences:
     ``request_timeout_s`` (None or seconds), ``retry_timeouts`` (bool), and the
     three mechanisms ``retries`` (``UnlimitedRetries`` or a ``RetryBudget``),
     ``outliers`` (``NoEjection`` or an ``OutlierEjection``), ``fail_open``
-    (``FailClosed`` or a ``FailOpen``). ``stats()`` says what they did.
+    (``FailClosed`` or a ``FailOpen``). ``stats()`` says what they did;
+    ``panicking`` and ``panic_requests`` are kept by the balancer, which
+    decides per request whether it is failing open.
     """
 
     SETTINGS = ("request_timeout_s", "retry_timeouts", "retry_budget", "outlier_ejection", "fail_open")
@@ -286,6 +282,8 @@ class Defences:
         self.retries = UnlimitedRetries()
         self.outliers = NoEjection()
         self.fail_open = FailClosed()
+        self.panicking = False            # is the balancer failing open right now? (kept by the balancer)
+        self.panic_requests = 0           # requests routed while it was
 
     def update(self, **settings):
         """Change the settings named (see ``Balancer.defend``); the others stay as they are."""
@@ -313,7 +311,7 @@ class Defences:
     def stats(self):
         """What the defences did so far: retries made and refused, ejections, requests routed in panic."""
         return {"retries": self.retries.retries, "retries_refused": self.retries.refused,
-                "ejections": self.outliers.ejections, "panic_requests": self.fail_open.panic_requests}
+                "ejections": self.outliers.ejections, "panic_requests": self.panic_requests}
 
     def __repr__(self):
         timeout = "off" if self.request_timeout_s is None else f"{self.request_timeout_s:g} s"

@@ -2,11 +2,13 @@
 
 * 01: ``examples.py`` (more stateless servers). 03: ``comparison.py`` (the ten-row table).
 * 04: ``latency.py`` (the latency ladder), ``dependencies.py`` (store calls and outages),
+  ``readiness.py`` (health checks that include a shared dependency, liveness, failing open),
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
-  ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
+  ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick),
+  ``gray_failure.py`` (a slow or paused instance), ``partition.py`` (a partition is not a crash).
 * 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
   (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
   fencing tokens).
@@ -62,6 +64,15 @@ from .exercise import (
                            model_solution,
                            show_solution,
 )
+from .gray_failure import (
+                           SETUPS,
+                           PausedInstanceResult,
+                           Setup,
+                           SlowInstanceResult,
+                           SlowRun,
+                           paused_instance_experiment,
+                           slow_instance_experiment,
+)
 from .hybrid import (
                            PARTS,
                            SHOPPERS,
@@ -82,6 +93,7 @@ from .live_deploys import (
                            compare_deploys,
                            deploy_under_traffic,
 )
+from .partition import PartitionResult, PartitionRun, partition_experiment
 from .queueing import (
                            UTILISATIONS,
                            HockeyStick,
@@ -90,6 +102,7 @@ from .queueing import (
                            WorkerApp,
                            measure_hockey_stick,
 )
+from .readiness import HEALTH_SETUPS, HealthSetup, ReadinessResult, ReadinessRow, readiness_experiment
 from .recovery import DetectionResult, DetectionRun, measure_detection
 from .recovery_time import RECOVERY_SIZES, RecoveryRun, RecoveryTime, recovery_experiment, seeded_writes
 from .replication import (
@@ -135,4 +148,7 @@ __all__ = [
     "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
     "split_brain_experiment", "SplitBrainResult", "InvoiceLeader", "INVOICE_LOCK", "paused_worker_experiment",
     "PausedWorkerResult",
+    "slow_instance_experiment", "SlowInstanceResult", "SlowRun", "Setup", "SETUPS", "paused_instance_experiment",
+    "PausedInstanceResult", "partition_experiment", "PartitionResult", "PartitionRun",
+    "readiness_experiment", "ReadinessResult", "ReadinessRow", "HealthSetup", "HEALTH_SETUPS",
 ]
