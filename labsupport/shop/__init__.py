@@ -4,7 +4,7 @@
   database and a cache; ``stateful.py`` keeps it in the instance's memory; ``redis_sessions.py``
   keeps sessions in Redis (chapter 04).
 * ``cluster.py``: a balancer plus instances plus stores, with kill, restart, drain and scale;
-  ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures on a timetable;
+  ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures (crashes, restarts, pauses, slowness, partitions) on a timetable;
   ``autoscaler.py``: instances added and removed by load.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
   ``ledger.py``: what they noticed, counted, each count with its one label.
@@ -12,7 +12,7 @@
 
 from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace, unauthorized
 from .autoscaler import Autoscaler, Sample
-from .chaos import Chaos, RestartChaos
+from .chaos import Chaos, FaultChaos, PartitionChaos, PauseChaos, RestartChaos, SlowChaos
 from .cluster import SHOPS, Cluster
 from .deploys import DeployReport
 from .ledger import LABELS, Ledger, Report
@@ -25,6 +25,6 @@ from .users import SKUS, LoginFailed, User
 __all__ = [
     "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized", "StatelessShop", "StatefulShop",
     "SESSION_COOKIE", "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "SHOPS",
-    "DeployReport", "Chaos", "RestartChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
+    "DeployReport", "Chaos", "RestartChaos", "FaultChaos", "PauseChaos", "SlowChaos", "PartitionChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
     "Ledger", "Report", "LABELS",
 ]
