@@ -231,3 +231,43 @@ def test_bad_arguments_say_what_to_do():
 
 def test_next_version_counts_up():
     assert [next_version(v) for v in ("v1", "v9", "blue")] == ["v2", "v10", "blue-2"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fault_buttons_inflict_each_fault_show_it_in_words_and_heal_it(make, kind):
+    shop, board = make(kind)
+    tile = board.tiles["shop-1"]
+    assert tile.heal_button.disabled and not tile.pause_button.disabled
+    for press, label, key in ((tile.pause_button, "PAUSED", "paused"), (tile.slow_button, "SLOW +200 ms", "slow"),
+                              (tile.partition_button, "PARTITIONED", "partitioned")):
+        press.click()
+        board.refresh()
+        assert [fault.label for fault in shop.faults("shop-1")] == [label]       # the same as shop.pause(...) etc.
+        assert label in tile.card.value and f"lab-fault-{key}" in tile._dom_classes
+        assert press.disabled and not tile.heal_button.disabled
+        assert "done" in board.message.value
+        tile.heal_button.click()
+        board.refresh()
+        assert shop.faults("shop-1") == [] and label not in tile.card.value
+        assert f"lab-fault-{key}" not in tile._dom_classes and tile.heal_button.disabled
+    assert shop.faults("shop-2") == []                                            # the other tile's instance
+
+
+def test_a_partitioned_tile_turns_unhealthy_while_its_process_lives(make):
+    shop, board = make("stateless", health_interval=0.05)
+    board.tiles["shop-2"].partition_button.click()
+    assert wait_for(lambda: shop.status("shop-2") == "unhealthy")
+    board.refresh()
+    tile = board.tiles["shop-2"]
+    assert tile.status == "unhealthy" and "PARTITIONED" in tile.card.value and shop.instance("shop-2").alive
+
+
+def test_pause_and_slow_are_offered_only_for_a_running_instance(make):
+    shop, board = make("stateful")
+    tile = board.tiles["shop-2"]
+    tile.kill_button.click()
+    board.refresh()
+    assert tile.pause_button.disabled and tile.slow_button.disabled and not tile.partition_button.disabled
+    tile.partition_button.click()
+    board.refresh()
+    assert "PARTITIONED" in tile.card.value and not tile.heal_button.disabled

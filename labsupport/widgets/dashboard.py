@@ -2,8 +2,9 @@
 
 ``ClusterDashboard(shop)`` shows one tile per instance (green if its shop
 keeps nothing, pink if it holds sessions in memory, red once dead) with the
-entries found in its memory, the ledger of what users noticed, a chart of
-actions per second and the latest events.
+entries found in its memory and any fault short of a crash (paused, slow,
+partitioned), the ledger of what users noticed, a chart of actions per second
+and the latest events.
 Every button calls the same public ``Cluster`` method a learner could type
 (``shop.kill("shop-2")``), so a click, a cell and a test do exactly the same.
 
@@ -85,8 +86,9 @@ class ClusterDashboard(widgets.VBox):
     For callers: ``refresh()`` (redraw now), ``wait_idle(timeout)`` (wait for
     a drain or deploy started by a button), ``stop()`` (freeze the picture),
     ``close()``. The controls are attributes: ``tiles["shop-1"].kill_button``,
-    ``add_button``, ``remove_button``, ``deploy_button``, ``traffic_button``;
-    ``tiles[name].status`` and ``counts`` hold what is shown.
+    ``add_button``, ``remove_button``, ``deploy_button``, ``traffic_button``; each
+    tile's ``pause_button``, ``slow_button``, ``partition_button``, ``heal_button``;
+    ``tiles[name].status``, ``tiles[name].fault_keys`` and ``counts`` hold what is shown.
     """
 
     updates = None                                 # the LiveUpdates thread, once built
@@ -146,6 +148,11 @@ class ClusterDashboard(widgets.VBox):
         tile.kill_button.on_click(lambda _: self._now(f"kill {name}", shop.kill, name))
         tile.restart_button.on_click(lambda _: self._now(f"restart {name}", shop.restart, name))
         tile.drain_button.on_click(lambda _: self._later(f"draining {name}", shop.drain, name))
+        tile.pause_button.on_click(lambda _: self._now(f"pause {name}", shop.pause, name))
+        tile.slow_button.on_click(lambda _: self._now(f"slow {name} by {view.SLOW_BUTTON_MS} ms", shop.slow, name,
+                                                      view.SLOW_BUTTON_MS))
+        tile.partition_button.on_click(lambda _: self._now(f"partition {name}", shop.partition, name))
+        tile.heal_button.on_click(lambda _: self._now(f"heal {name}", shop.heal, name))
 
     def _remove_newest(self):
         instances = self.cluster.instances
@@ -239,7 +246,7 @@ class ClusterDashboard(widgets.VBox):
                 self.tiles[instance.name] = view.InstanceTile(instance.name, shop_class.colour_role,
                                                               shop_class.memory_note)
                 self._wire_tile(self.tiles[instance.name])
-            self.tiles[instance.name].show(self._status(instance), instance, busy)
+            self.tiles[instance.name].show(self._status(instance), instance, busy, self._faults(instance))
         children = tuple(self.tiles[i.name] for i in instances)
         if children != self.grid.children:
             self.grid.children = children
@@ -249,6 +256,12 @@ class ClusterDashboard(widgets.VBox):
             return self.cluster.status(instance.name)
         except (UnknownInstanceError, ClusterClosedError):   # added, removed or closed right now
             return instance.status if instance.status in view.STATUSES else "stopped"
+
+    def _faults(self, instance):
+        try:
+            return self.cluster.faults(instance.name)
+        except (UnknownInstanceError, ClusterClosedError):   # added, removed or closed right now
+            return []
 
     def _draw_numbers(self):
         ledger, now = self.cluster.ledger, time.monotonic()

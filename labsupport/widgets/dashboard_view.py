@@ -5,7 +5,9 @@ instance that keeps nothing (disposable: kill it and nobody notices), pink
 for anything that holds state (a stateful instance, the database, the
 cache), red for a dead instance. Which colour a running instance gets is its
 shop class's ``colour_role``; the number on its tile is *measured*: the
-entries the walk of its memory found (``instance.held_state()``). Almost
+entries the walk of its memory found (``instance.held_state()``). A fault short
+of a crash (``engine/faults.py``) shows as a badge in words and in its own
+colour: PAUSED, SLOW +200 ms, PARTITIONED. Almost
 everything here is a plain function from numbers to HTML, so it can be read
 and tested without a browser; the widget in dashboard.py decides *when* to
 redraw and what buttons do. Used by chapters 00-06.
@@ -17,11 +19,12 @@ import html
 
 import ipywidgets as widgets
 
+from ..engine.faults import Partitioned, Paused, Slowed
 from ..shop.deploys import DeployReport
 from ..shop.ledger import LABELS
 
 __all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "ROLE_COLOURS", "STATUS_COLOURS", "STATUSES", "CHART_SECONDS",
-           "tile_colour",
+           "SLOW_BUTTON_MS", "tile_colour", "fault_badges_html",
            "tile_html", "header_html", "ledger_html", "events_html", "outcome_text", "message_html",
            "rate_chart_svg", "RateHistory", "button", "InstanceTile"]
 
@@ -34,6 +37,7 @@ CHART_SECONDS = 30
 STATUSES = ("up", "draining", "unhealthy", "stopped", "dead")
 OK_LINE, FAILED_LINE, INK, MUTED = "#1b7f3b", "#b3261e", "#202124", "#5f6368"
 BAD_COUNTERS = ("failed", "unknown", "lost_sessions", "lost_items", "duplicated_items")
+SLOW_BUTTON_MS = 200       # what a tile's "Slow" button adds to every answer
 
 
 def tile_colour(role, status):
@@ -44,8 +48,17 @@ def tile_colour(role, status):
     return STATUS_COLOURS.get(status, STATUS_COLOURS["stopped"])
 
 
-def tile_html(name, role, status, version, requests, held, note=""):
-    """One instance card. The big number is what the walk of its memory found (``held``, a ``HeldState``)."""
+def fault_badges_html(faults):
+    """One badge per fault in force (``engine.faults.Fault`` objects): its word on its colour."""
+    return "".join(f"<span class='lab-fault lab-fault-{html.escape(f.key)}' style='background:{f.colour};"
+                   f"color:{INK};border:1px solid {INK};border-radius:3px;padding:0 5px;margin-right:4px;"
+                   f"font-size:11px;font-weight:700;letter-spacing:0.04em'>{html.escape(f.label)}</span>"
+                   for f in faults)
+
+
+def tile_html(name, role, status, version, requests, held, note="", faults=()):
+    """One instance card. The big number is what the walk of its memory found (``held``, a ``HeldState``);
+    ``faults`` (pause, slow, partition) show as badges under the status."""
     colour = tile_colour(role, status)
     alive = status not in ("dead", "stopped")
     caption = {"dead": "memory gone", "stopped": "not serving"}.get(status, "entries in its memory")
@@ -59,7 +72,8 @@ def tile_html(name, role, status, version, requests, held, note=""):
             f"<span style='font-weight:400;font-size:12px'>{html.escape(version)}</span></div>"
             f"<div style='font-size:13px;text-transform:uppercase;letter-spacing:0.05em;"
             f"font-weight:600'>{html.escape(status)}</div>"
-            f"<div style='font-size:12px'>{requests} requests served</div>{memory}</div>")
+            + (f"<div style='margin:2px 0'>{fault_badges_html(faults)}</div>" if faults else "")
+            + f"<div style='font-size:12px'>{requests} requests served</div>{memory}</div>")
 
 
 def header_html(kind, policy, version, count, traffic_running):
@@ -68,7 +82,9 @@ def header_html(kind, policy, version, count, traffic_running):
     traffic = "traffic running" if traffic_running else "no traffic"
     legend = "".join(f"<span style='background:{c};padding:1px 6px;border-radius:3px;margin-right:6px'>{t}</span>"
                      for c, t in ((DISPOSABLE, "disposable"), (HOLDS_STATE, "holds state"), (DEAD, "dead"),
-                                  (STATUS_COLOURS["draining"], "draining"), (STATUS_COLOURS["stopped"], "stopped")))
+                                  (STATUS_COLOURS["draining"], "draining"), (STATUS_COLOURS["stopped"], "stopped"),
+                                  (Paused.colour, "paused"), (Slowed.colour, "slow"),
+                                  (Partitioned.colour, "partitioned")))
     return (f"<div style='font-family:sans-serif;color:{INK}'>"
             f"<span style='font-size:17px;font-weight:700'>{html.escape(kind.capitalize())} cluster</span> "
             f"<span style='color:{MUTED}'>&middot; policy {html.escape(policy)} &middot; version "
@@ -190,38 +206,61 @@ def button(label, css_class, style="", tooltip=""):
 
 
 class InstanceTile(widgets.VBox):
-    """One instance: a coloured card and its Kill / Restart / Drain buttons.
+    """One instance: a coloured card, its Kill / Restart / Drain buttons and the fault buttons under them.
 
     The dashboard connects the buttons and calls ``show()`` on every redraw;
-    the tile carries the CSS classes lab-tile, lab-tile-name-<name> and
-    lab-tile-<status>, which changes with the status.
+    the tile carries the CSS classes lab-tile, lab-tile-name-<name>,
+    lab-tile-<status> (which changes with the status) and lab-fault-<key> for
+    each fault in force (lab-fault-paused, lab-fault-slow, lab-fault-partitioned).
+    The fault buttons carry lab-pause, lab-slow, lab-partition and lab-heal.
     """
 
     def __init__(self, name, role, note=""):
         self.name, self.role, self.note, self.status = name, role, note, None
+        self.fault_keys = set()
         self.card = widgets.HTML()
         self.kill_button = button("Kill", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
         self.restart_button = button("Restart", "lab-restart", "success", f"start {name} again, memory empty")
         self.drain_button = button("Drain", "lab-drain", "warning", f"take {name} out of service gracefully")
-        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button],
-                               layout=widgets.Layout(justify_content="space-between", margin="4px 0 0 0"))
-        super().__init__([self.card, buttons], layout=widgets.Layout(padding="4px", border="1px solid #ddd"))
+        self.pause_button = button("Pause", "lab-pause", "", f"freeze {name}: it keeps its memory and answers nothing")
+        self.slow_button = button(f"Slow +{SLOW_BUTTON_MS} ms", "lab-slow", "",
+                                  f"add {SLOW_BUTTON_MS} ms to every answer of {name}")
+        self.partition_button = button("Partition", "lab-partition", "",
+                                       f"cut the balancer's path to {name}; the process lives on")
+        self.heal_button = button("Heal", "lab-heal", "", f"undo pause, slow and partition on {name}")
+        row = widgets.Layout(justify_content="space-between", margin="4px 0 0 0", flex_flow="row wrap")
+        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button], layout=row)
+        faults = widgets.HBox([self.pause_button, self.slow_button, self.partition_button, self.heal_button],
+                              layout=row)
+        super().__init__([self.card, buttons, faults], layout=widgets.Layout(padding="4px", border="1px solid #ddd"))
         self.add_class("lab-tile")
         self.add_class(f"lab-tile-name-{name}")
 
-    def show(self, status, instance, busy):
-        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``."""
+    def show(self, status, instance, busy, faults=()):
+        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``, with its ``faults``."""
         self.card.value = tile_html(self.name, self.role, status, instance.version, instance.stats["requests"],
-                                    instance.held_state(), self.note)
+                                    instance.held_state(), self.note, faults)
         if status != self.status:
             if self.status is not None:
                 self.remove_class(f"lab-tile-{self.status}")
             self.add_class(f"lab-tile-{status}")
             self.status = status
-        self.kill_button.disabled = status in ("dead", "stopped")
+        keys = {fault.key for fault in faults}
+        for gone in self.fault_keys - keys:
+            self.remove_class(f"lab-fault-{gone}")
+        for new in keys - self.fault_keys:
+            self.add_class(f"lab-fault-{new}")
+        self.fault_keys = keys
+        running = status not in ("dead", "stopped")
+        self.kill_button.disabled = not running
         self.restart_button.disabled = False
         self.drain_button.disabled = busy or status not in ("up", "unhealthy")
+        self.pause_button.disabled = not running or "paused" in keys
+        self.slow_button.disabled = not running or "slow" in keys
+        self.partition_button.disabled = "partitioned" in keys
+        self.heal_button.disabled = not keys
 
     def disable(self):
-        for control in (self.kill_button, self.restart_button, self.drain_button):
+        for control in (self.kill_button, self.restart_button, self.drain_button, self.pause_button,
+                        self.slow_button, self.partition_button, self.heal_button):
             control.disabled = True
