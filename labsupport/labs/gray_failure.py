@@ -92,6 +92,10 @@ class SlowInstanceResult(ResultTable):
         """The setups' labels ordered by the p99 their users saw, worst first."""
         return [r.setup.label for r in sorted(self.runs, key=lambda r: r.latency_ms(99), reverse=True)]
 
+    def worst_tail(self):
+        """The setup whose users saw the highest p99."""
+        return self.by_tail()[0]
+
     def routes_around(self, label, than="round robin", factor=2):
         """Did ``label`` send the slow instance at least ``factor`` times less traffic than ``than``?"""
         return self.run(label).slow_share * factor <= self.run(than).slow_share

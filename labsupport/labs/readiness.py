@@ -77,11 +77,16 @@ class ReadinessResult(ResultTable):
     def row(self, label):
         return next(r for r in self.rows if r.setup.label == label)
 
+    def answer(self, setup_label, request_label):
+        """What one request got under one setup, in words: "503 from the balancer", "200 from an instance"."""
+        status, who = next((status, who) for label, status, who in self.row(setup_label).answers
+                           if label == request_label)
+        return f"{status} from {'the balancer' if who == 'balancer' else 'an instance'}"
+
     def _table_data(self):
         requests = [label for label, _, _ in self.rows[0].answers]
         table = [[r.setup.label, f"{r.passing} of {self.instances}", f"{r.getting_traffic} of {self.instances}"]
-                 + [f"{status} from {'the balancer' if who == 'balancer' else 'an instance'}"
-                    for _, status, who in r.answers] for r in self.rows]
+                 + [self.answer(r.setup.label, label) for label in requests] for r in self.rows]
         return ("The database is down: what each health-check setup does",
                 ["balancer setup", "passing the check", "getting traffic"] + requests, table)
 
