@@ -144,7 +144,7 @@ def slow_instance_experiment(setups=SETUPS, slow_ms=200, instances=4, workers=8,
     answers and the requests queued behind them to finish), then the next
     ``actions`` actions are measured.
     """
-    require_number("slow_ms", slow_ms, 0, allow_minimum=False, unit="milliseconds")
+    require_number("slow_ms", slow_ms, 0, unit="milliseconds")
     require_int("instances", instances, 2)
     require_int("users", users, 1)
     require_int("actions", actions, 1)
