@@ -42,7 +42,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     users, actions, warmup_s = (8, 60, 0.3) if args.quick else (16, 1500, 1.0)
     started = time.perf_counter()
-    options = dict(instances=4, workers=8, users=users, think_ms=20, warmup_s=warmup_s, actions=actions, seed=SEED)
+    options = {"instances": 4, "workers": 8, "users": users, "think_ms": 20, "warmup_s": warmup_s, "actions": actions,
+               "seed": SEED}
     baseline = slow_instance_experiment(setups=SETUPS[:1], slow_ms=0, **options).runs[0]
     gray = slow_instance_experiment(setups=SETUPS, slow_ms=SLOW_MS, **options)
     yardstick = baseline.latency_ms(99)

@@ -139,7 +139,7 @@ def test_a_fault_without_an_interval_lasts_the_whole_run_and_is_healed_at_the_en
 
 def test_pauses_on_a_clock_hold_sticky_users_for_a_moment_and_lose_nothing():
     with Cluster.stateful(instances=3, seed=3) as shop:
-        report = shop.run_traffic(users=6, actions=30, seed=3, chaos="pause one instance every 0.2 s for 0.05 s")
+        report = shop.run_traffic(users=6, actions=60, seed=3, chaos="pause one instance every 0.05 s for 0.02 s")
         assert all(shop.faults(i.name) == [] for i in shop.instances)
     kinds = [e.split()[0] for e in report.chaos_events]
     assert kinds and kinds == ["paused", "healed"] * (len(kinds) // 2)
@@ -147,6 +147,5 @@ def test_pauses_on_a_clock_hold_sticky_users_for_a_moment_and_lose_nothing():
 
 
 def test_a_schedule_naming_an_unknown_instance_is_refused_in_the_callers_thread():
-    with Cluster.stateless(instances=2, seed=1) as shop:
-        with pytest.raises(UnknownInstanceError, match="shop-9"):
-            shop.run_traffic(users=1, actions=1, chaos="pause shop-9 every 1 s for 0.1 s")
+    with Cluster.stateless(instances=2, seed=1) as shop, pytest.raises(UnknownInstanceError, match="shop-9"):
+        shop.run_traffic(users=1, actions=1, chaos="pause shop-9 every 1 s for 0.1 s")

@@ -263,7 +263,7 @@ def test_a_partitioned_tile_turns_unhealthy_while_its_process_lives(make):
 
 
 def test_pause_and_slow_are_offered_only_for_a_running_instance(make):
-    shop, board = make("stateful")
+    _, board = make("stateful")
     tile = board.tiles["shop-2"]
     tile.kill_button.click()
     board.refresh()

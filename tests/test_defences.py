@@ -65,7 +65,7 @@ def test_a_request_timeout_answers_504_with_an_unknown_outcome_and_keeps_the_ins
     balancer, instances = lab([("a", Echo), ("b", Echo)], policy=FirstListed())
     instances["a"].pause()
     balancer.defend(request_timeout_s=0.2)
-    status, headers, body = call(balancer.url, "GET", "/x")
+    status, _, body = call(balancer.url, "GET", "/x")
     assert status == 504 and body["outcome"] == "unknown" and "did not answer within 0.2 s" in body["error"]
     assert balancer.instance("a").timeouts == 1 and balancer.defence_stats()["timeouts"] == 1
     assert balancer.instance("a").status == "up"                 # slow is not dead: a timeout alone ejects nobody

@@ -14,7 +14,7 @@ import threading
 import pytest
 
 from labsupport import Cluster, InvalidArgumentError, UnknownInstanceError
-from labsupport.engine import Paused, Partitioned, Slowed
+from labsupport.engine import Partitioned, Paused, Slowed
 from tests.conftest import wait_for
 
 

@@ -6,9 +6,10 @@
   Host and Origin checks that keep every lab server to this machine.
 * ``application.py``: what an instance runs (``handle``, ``held_state``, ``close``); ``held_state.py``:
   what an application keeps in memory, measured by walking it.
-* ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one;
-  ``forwarding.py``: one hop, a request passed on to an instance and its answer brought back;
-  ``defences.py``: its defences against gray failure (timeouts, a retry budget, outlier ejection, failing open).
+* ``balancer.py``: the reverse proxy in front of the instances; ``pool.py``: its record of each instance;
+  ``policies.py``: how it picks one; ``forwarding.py``: one hop, a request passed on to an instance and its
+  answer brought back; ``defences.py``: its defences against gray failure (timeouts, a retry budget, failing
+  open, and ``outliers.py``: outlier ejection).
 * ``faults.py``: faults short of a crash (an instance paused or slow, the path to it cut) and how they show.
 * ``lifecycle.py``: the one shell (start, close, ``with``) of everything the lab starts;
   ``registry.py``: everything the lab started, closed at the end; ``workspace.py``: the one private temp

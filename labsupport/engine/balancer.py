@@ -56,21 +56,18 @@ from ..errors import InvalidArgumentError, UnknownInstanceError
 from .application import Application
 from .defences import Defences
 from .events import EventLog
-from .faults import Partitioned
-from .forwarding import Upstream, copy_both_ways, tunnel_bytes
+from .forwarding import copy_both_ways, tunnel_bytes
 from .http1 import BadMessage
 from .instance import Instance, Response
 from .lifecycle import Closable
 from .policies import make_policy
+from .pool import NotSent, PooledInstance
 
+# PooledInstance is re-exported: it is what instance()/instances() hand out.
 __all__ = ["Balancer", "PooledInstance"]
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 UNHEALTHY_AFTER = 2           # consecutive failed health checks before an instance is taken out
-
-
-class _NotSent(Exception):
-    """The request never reached the instance: retrying elsewhere is always safe."""
 
 
 class _NoAnswer(Exception):
@@ -79,59 +76,6 @@ class _NoAnswer(Exception):
 
 class _TimedOut(_NoAnswer):
     """The instance has the request and did not answer in time: maybe it is slow, maybe it will do it later."""
-
-
-class PooledInstance:
-    """One instance as the balancer sees it: address, health, load, and a pool of idle connections."""
-
-    def __init__(self, name, address, timeout):
-        self.name = name
-        self.address = address
-        self.timeout = timeout
-        self.status = "up"                 # up | down | draining
-        self.in_flight = 0
-        self.requests = 0
-        self.failures = 0
-        self.down_since = None
-        self.failed_checks = 0
-        self.timeouts = 0
-        self.partitioned = False           # the path from the balancer is cut (Balancer.partition)
-        self._idle = []
-        self._lock = threading.Lock()
-
-    def connection(self):
-        """An idle pooled ``Upstream`` that still looks alive, or a new one (``_NotSent`` if refused)."""
-        if self.partitioned:                       # the firewall rejects the packets: as refused as a crash
-            raise _NotSent(f"{self.name} is unreachable: the network path to it is cut")
-        while True:
-            with self._lock:                       # the lock guards the list only: checking a socket waits on the OS
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                break
-            if not conn.closed_by_peer():
-                return conn
-            conn.close()
-        try:
-            return Upstream(self.address, self.timeout)
-        except OSError as exc:
-            raise _NotSent(f"{self.name} refused the connection ({exc.__class__.__name__})") from None
-
-    def give_back(self, conn):
-        with self._lock:
-            self._idle.append(conn)
-
-    def close_connections(self):
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-    def faults(self):
-        """The faults on the path to this instance (``[Partitioned()]`` or nothing)."""
-        return [Partitioned()] if self.partitioned else []
-
-    def __repr__(self):
-        return f"<PooledInstance {self.name} {self.status} in_flight={self.in_flight}>"
 
 
 class Balancer(Closable, Application):
@@ -169,7 +113,7 @@ class Balancer(Closable, Application):
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
         self._checker = None
-        self.defences = Defences()        # all off until defend(...) switches them on
+        self.defences = Defences(self.events)      # all off until defend(...) switches them on
         self.health_path = "/health"      # what a health check asks (set_health_check)
         self.health_timeout_s = 1.0       # how long a health check waits for its answer
 
@@ -278,39 +222,14 @@ class Balancer(Closable, Application):
         return self.defences.request_timeout_s or self.timeout
 
     def in_rotation(self):
-        """Names of the instances a new client may be sent to now (see ``_rotation``)."""
+        """Names of the instances a new client may be sent to now (healthy and not ejected, or all: failing open)."""
         with self._lock:
-            pool, _ = self._pool_for_new_clients()
+            pool, _ = self.defences.pool(self.instances())
         return [i.name for i in pool]
 
-    def _rotation(self, exclude):
-        """Who may take a new client, minus ``exclude``; counts and logs failing open (under ``self._lock``)."""
-        pool, panicking = self._pool_for_new_clients()
-        defences = self.defences
-        if panicking:
-            defences.panic_requests += 1
-        if panicking != defences.panicking:
-            defences.panicking = panicking
-            healthy = sum(i.status == "up" for i in pool)
-            self.events.add("balancer", "panic", f"failing open: {healthy} of {len(pool)} instances healthy, so "
-                                                 "every instance gets traffic" if panicking
-                            else "enough instances healthy again: traffic to healthy ones only")
-        return [i for i in pool if i.name not in exclude]
-
-    def _pool_for_new_clients(self):
-        """(instances, failing open?): healthy instances that are not ejected outliers, or, when the balancer
-        fails open because too few are healthy, every instance that is not draining."""
-        everyone = [i for i in self.instances() if i.status != "draining"]
-        healthy = [i for i in everyone if i.status == "up" and not self.defences.outliers.ejected(i.name)]
-        pool = self.defences.fail_open.pool(healthy, everyone)
-        return pool, pool is not healthy
-
     def _note_outcome(self, instance, started, failed):
-        """Tell outlier ejection how one attempt went (a no-op while ejection is off)."""
-        why = self.defences.outliers.record(instance.name, (time.perf_counter() - started) * 1000, failed,
-                                            len(self._pool))
-        if why is not None:
-            self.events.add("balancer", "eject", f"{instance.name} ejected as an outlier: {why}")
+        """Tell the defences how one attempt went (outlier ejection learns from it)."""
+        self.defences.note(instance.name, (time.perf_counter() - started) * 1000, failed, len(self._pool))
 
     # -- faults on the path to an instance (faults.py) ------------------------------
     def partition(self, name):
@@ -344,7 +263,7 @@ class Balancer(Closable, Application):
         pinned = self.policy.pinned(serving, request)
         if pinned is not None:
             return [pinned]          # a pinned client keeps its instance, even a draining one: its session is there
-        ready = self._rotation(exclude)
+        ready = self.defences.for_new_client(self.instances(), exclude)    # healthy, not ejected (defences.py)
         if self._canary and ready:
             names, fraction = self._canary
             to_canary = self._canary_rng.random() < fraction
@@ -409,7 +328,7 @@ class Balancer(Closable, Application):
                 started = time.perf_counter()
                 try:
                     response = self._forward(instance, request)
-                except _NotSent as exc:
+                except NotSent as exc:
                     self._mark_down(instance, str(exc))
                     self._note_outcome(instance, started, failed=True)
                     failure = Response(503, {"error": f"{exc}; nothing was applied", "outcome": "not_processed"},
@@ -443,7 +362,7 @@ class Balancer(Closable, Application):
             return response
 
     def _forward(self, instance, request):
-        """Pass ``request`` on over a pooled connection; ``_NotSent``, ``_TimedOut`` or ``_NoAnswer`` if that fails."""
+        """Pass ``request`` on over a pooled connection; ``NotSent``, ``_TimedOut`` or ``_NoAnswer`` if that fails."""
         upstream = instance.connection()
         try:
             response = upstream.exchange(request)

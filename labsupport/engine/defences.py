@@ -21,16 +21,10 @@ until you switch it on with ``Balancer.defend(...)``:
   budget spent, the failure goes back to the client and the refusal is counted.
   The budget covers every retry the balancer makes, also those after a refused
   connection. Without a budget retries are unlimited (but still counted).
-* **Outlier ejection** (``outlier_ejection``, after Envoy's outlier detection).
-  The balancer keeps each instance's last ``window`` outcomes. An instance whose
-  mean latency is ``latency_factor`` times the median of the others' (and above
-  ``min_latency_ms``), or whose error rate is ``error_rate_gap`` above theirs, is
-  ejected: it gets no new clients for a cool-off of ``cool_off_s`` (30 s by
-  default, as Envoy's ``base_ejection_time``) times the number of times it has
-  been ejected; then the health-check loop re-admits it
-  with a clean slate. Only an instance far worse than *the others* is an
-  outlier, so if all fail alike (a shared database is down) nobody is ejected,
-  and never more than ``max_ejected`` of the instances at once.
+* **Outlier ejection** (``outlier_ejection``, ``outliers.py``, after Envoy's
+  outlier detection): an instance whose recent answers are far slower or far
+  more often failed than the other instances' gets no new clients for a
+  cool-off, then is let back in.
 * **Failing open** (``fail_open``, Envoy's *panic threshold*; AWS target groups
   do the same when every target is unhealthy). When fewer than this share of
   the instances is healthy, the balancer stops trusting its health checks and
@@ -45,14 +39,13 @@ them the same way whatever is switched on and never asks which it holds.
 and chapter 04 (E4: readiness, liveness and failing open) use them.
 """
 
-import collections
-import statistics
 import threading
-import time
 
 from ..checks import is_number, require_int, require_number
 from ..errors import InvalidArgumentError
+from .outliers import NoEjection, OutlierEjection
 
+# OutlierEjection and NoEjection are re-exported: they are one of the settings.
 __all__ = ["Defences", "RetryBudget", "UnlimitedRetries", "OutlierEjection", "NoEjection", "FailOpen", "FailClosed"]
 
 
@@ -111,132 +104,6 @@ class RetryBudget(UnlimitedRetries):
         return f"RetryBudget(ratio={self.ratio:g})"
 
 
-class _Window:
-    """An instance's last few outcomes, with running sums so the mean costs nothing."""
-
-    def __init__(self, size):
-        self.outcomes = collections.deque(maxlen=size)
-        self.total_ms = 0.0
-        self.failures = 0
-
-    def add(self, ms, failed):
-        if len(self.outcomes) == self.outcomes.maxlen:
-            old_ms, old_failed = self.outcomes[0]
-            self.total_ms -= old_ms
-            self.failures -= old_failed
-        self.outcomes.append((ms, failed))
-        self.total_ms += ms
-        self.failures += failed
-
-    def __len__(self):
-        return len(self.outcomes)
-
-    @property
-    def mean_ms(self):
-        return self.total_ms / len(self.outcomes)
-
-    @property
-    def error_rate(self):
-        return self.failures / len(self.outcomes)
-
-
-class NoEjection:
-    """Outlier ejection switched off: nobody is ever ejected."""
-
-    ejections = 0
-
-    def record(self, name, ms, failed, instances):
-        return None
-
-    def ejected(self, name):
-        return False
-
-    def readmit(self):
-        return []
-
-    def forget(self, name):
-        """An instance left the balancer."""
-
-    def __repr__(self):
-        return "NoEjection()"
-
-
-class OutlierEjection(NoEjection):
-    """Eject an instance whose recent latency or error rate is far above the others' (see the module docstring)."""
-
-    def __init__(self, latency_factor=5.0, error_rate_gap=0.5, window=20, min_requests=5, min_latency_ms=20.0,
-                 cool_off_s=30.0, max_ejected=0.5):
-        self.latency_factor = require_number("latency_factor", latency_factor, 1, allow_minimum=False)
-        self.error_rate_gap = require_number("error_rate_gap", error_rate_gap, 0, 1, allow_minimum=False)
-        self.window = require_int("window", window, 1)
-        self.min_requests = require_int("min_requests", min_requests, 1, self.window)
-        self.min_latency_ms = require_number("min_latency_ms", min_latency_ms, 0, unit="milliseconds")
-        self.cool_off_s = require_number("cool_off_s", cool_off_s, 0, allow_minimum=False, unit="seconds")
-        self.max_ejected = require_number("max_ejected", max_ejected, 0, 1, allow_minimum=False)
-        self.ejections = 0
-        self.readmissions = 0
-        self._windows = {}                        # name -> _Window
-        self._until = {}                          # name -> when its cool-off ends (time.monotonic())
-        self._times = collections.Counter()       # name -> how often it has been ejected
-        self._lock = threading.Lock()
-
-    def record(self, name, ms, failed, instances):
-        """Note one attempt's outcome; returns why ``name`` was ejected just now, or None.
-
-        ``instances`` is how many instances the balancer has (for ``max_ejected``).
-        """
-        with self._lock:
-            if name in self._until:
-                return None                       # out already; what was in flight when it left does not count
-            window = self._windows.setdefault(name, _Window(self.window))
-            window.add(ms, failed)
-            why = self._why_outlier(name, window)
-            if why is None or len(self._until) >= max(1, int(self.max_ejected * instances)):
-                return None
-            self._times[name] += 1
-            self._until[name] = time.monotonic() + self.cool_off_s * self._times[name]
-            self.ejections += 1
-            return f"{why}; out for {self.cool_off_s * self._times[name]:g} s"
-
-    def _why_outlier(self, name, window):
-        if len(window) < self.min_requests:
-            return None
-        others = [w for n, w in self._windows.items() if n != name and n not in self._until
-                  and len(w) >= self.min_requests]
-        if not others:
-            return None                           # an outlier needs others to stand out from
-        their_ms = statistics.median(w.mean_ms for w in others)
-        if window.mean_ms > self.min_latency_ms and window.mean_ms > self.latency_factor * their_ms:
-            return f"mean latency {window.mean_ms:.0f} ms against {their_ms:.0f} ms for the others"
-        their_errors = statistics.median(w.error_rate for w in others)
-        if window.error_rate - their_errors >= self.error_rate_gap:
-            return f"{window.error_rate:.0%} errors against {their_errors:.0%} for the others"
-        return None
-
-    def ejected(self, name):
-        return name in self._until
-
-    def readmit(self):
-        """Let back every instance whose cool-off is over, with a fresh window; returns their names."""
-        now = time.monotonic()
-        with self._lock:
-            back = [name for name, until in self._until.items() if until <= now]
-            for name in back:
-                del self._until[name]
-                self._windows.pop(name, None)
-            self.readmissions += len(back)
-        return back
-
-    def forget(self, name):
-        with self._lock:
-            self._windows.pop(name, None)
-            self._until.pop(name, None)
-
-    def __repr__(self):
-        return (f"OutlierEjection(latency_factor={self.latency_factor:g}, error_rate_gap={self.error_rate_gap:g}, "
-                f"cool_off_s={self.cool_off_s:g})")
-
-
 class FailClosed:
     """No panic threshold: only healthy instances get traffic, even when none is healthy."""
 
@@ -269,20 +136,24 @@ class Defences:
     ``request_timeout_s`` (None or seconds), ``retry_timeouts`` (bool), and the
     three mechanisms ``retries`` (``UnlimitedRetries`` or a ``RetryBudget``),
     ``outliers`` (``NoEjection`` or an ``OutlierEjection``), ``fail_open``
-    (``FailClosed`` or a ``FailOpen``). ``stats()`` says what they did;
-    ``panicking`` and ``panic_requests`` are kept by the balancer, which
-    decides per request whether it is failing open.
+    (``FailClosed`` or a ``FailOpen``). ``stats()`` says what they did.
+
+    The balancer asks it two things: ``for_new_client(instances, exclude)``,
+    who may take a new client (healthy instances that are not ejected, or all
+    of them while failing open), and ``note(instance, ms, failed, count)``
+    after every attempt. What they change goes to ``events``.
     """
 
     SETTINGS = ("request_timeout_s", "retry_timeouts", "retry_budget", "outlier_ejection", "fail_open")
 
-    def __init__(self):
+    def __init__(self, events):
+        self.events = events
         self.request_timeout_s = None
         self.retry_timeouts = False
         self.retries = UnlimitedRetries()
         self.outliers = NoEjection()
         self.fail_open = FailClosed()
-        self.panicking = False            # is the balancer failing open right now? (kept by the balancer)
+        self.panicking = False            # is the balancer failing open right now?
         self.panic_requests = 0           # requests routed while it was
 
     def update(self, **settings):
@@ -307,6 +178,33 @@ class Defences:
             self.outliers = _outliers(settings["outlier_ejection"])
         if "fail_open" in settings:
             self.fail_open = _fail_open(settings["fail_open"])
+
+    def pool(self, instances):
+        """(instances a new client may go to, failing open?): the healthy ones that are not ejected outliers,
+        or, when too few are healthy and the balancer fails open, every one that is not draining."""
+        everyone = [i for i in instances if i.status != "draining"]
+        healthy = [i for i in everyone if i.status == "up" and not self.outliers.ejected(i.name)]
+        chosen = self.fail_open.pool(healthy, everyone)
+        return chosen, chosen is not healthy
+
+    def for_new_client(self, instances, exclude):
+        """``pool`` minus ``exclude``, counting and logging failing open (the balancer holds its lock)."""
+        chosen, panicking = self.pool(instances)
+        if panicking:
+            self.panic_requests += 1
+        if panicking != self.panicking:
+            self.panicking = panicking
+            healthy = sum(i.status == "up" for i in chosen)
+            self.events.add("balancer", "panic", f"failing open: {healthy} of {len(chosen)} instances healthy, so "
+                                                 "every instance gets traffic" if panicking
+                            else "enough instances healthy again: traffic to healthy ones only")
+        return [i for i in chosen if i.name not in exclude]
+
+    def note(self, name, ms, failed, instances):
+        """One attempt on ``name`` took ``ms`` and ``failed`` or not; outlier ejection may eject it."""
+        why = self.outliers.record(name, ms, failed, instances)
+        if why is not None:
+            self.events.add("balancer", "eject", f"{name} ejected as an outlier: {why}")
 
     def stats(self):
         """What the defences did so far: retries made and refused, ejections, requests routed in panic."""

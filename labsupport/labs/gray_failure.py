@@ -37,7 +37,6 @@ from ..engine.tables import ResultTable, Table
 from ..engine.waiting import wait_until
 from ..shop.cluster import Cluster
 from ..shop.ledger import Ledger, Report
-from ..shop.users import User
 
 __all__ = ["Setup", "SETUPS", "SlowRun", "SlowInstanceResult", "slow_instance_experiment", "PausedInstanceResult",
            "paused_instance_experiment"]
@@ -76,7 +75,7 @@ class SlowRun:
     def latency_ms(self, percentile):
         """The ``percentile`` of the measured latencies (nearest rank, as ``Report.latency_ms``)."""
         values = self.latencies_ms
-        return values[min(len(values) - 1, int(round(percentile / 100 * (len(values) - 1))))] if values else 0.0
+        return values[min(len(values) - 1, round(percentile / 100 * (len(values) - 1)))] if values else 0.0
 
 
 @dataclass(frozen=True, repr=False)
@@ -165,8 +164,9 @@ class PausedInstanceResult(ResultTable):
     def _table_data(self):
         rows = [[phase, report.actions, report.ok, report.unknown_outcomes, report.lost_sessions, held, timed_out]
                 for phase, report, held, timed_out in self.phases]
-        return (f"{VICTIM} paused, then healed ({len(self.pinned)} users pinned to it, request timeout "
-                f"{self.timeout_s:g} s)",
+        title = (f"{VICTIM} paused, then healed ({len(self.pinned)} users pinned to it, request timeout "
+                 f"{self.timeout_s:g} s)")
+        return (title,
                 ["phase", "actions", "ok", "unknown outcome", "lost sessions", f"sessions held by {VICTIM}",
                  "requests timed out"], rows)
 
