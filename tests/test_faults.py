@@ -63,10 +63,30 @@ def test_a_paused_instance_accepts_connections_but_answers_nothing_until_healed(
         before = connections(victim)
         request = DirectRequest(victim)
         assert wait_for(lambda: connections(victim) > before)        # accepted...
+        request.join(0.3)
         assert request.status is None and victim.stats["requests"] == served   # ...and not served
         shop.heal("shop-1")
         request.join(5)
         assert request.status == 200 and victim.stats["requests"] == served + 1
+
+
+def test_a_paused_instance_does_not_read_a_request_on_a_connection_that_was_already_open():
+    with Cluster.stateless(instances=1, seed=1, health_interval=5.0) as shop:
+        victim = shop.instance("shop-1")
+        conn = http.client.HTTPConnection(*victim.address, timeout=10)
+        conn.request("GET", "/health")                                # the connection's thread now waits in recv
+        assert conn.getresponse().read() and victim.stats["requests"] == 1
+        shop.pause("shop-1")
+        answers = []
+        asking = threading.Thread(target=lambda: (conn.request("GET", "/health"),
+                                                  answers.append(conn.getresponse().status)), daemon=True)
+        asking.start()
+        asking.join(0.3)
+        assert answers == [] and victim.stats["requests"] == 1     # read off the socket, but held at the gate
+        shop.heal("shop-1")
+        asking.join(5)
+        conn.close()
+        assert answers == [200] and victim.stats["requests"] == 2
 
 
 def test_a_request_in_flight_when_the_pause_begins_waits_for_heal_before_its_answer_goes_out():
@@ -149,6 +169,19 @@ def test_a_partition_looks_like_a_crash_to_the_balancer_while_the_process_lives(
             alice.cart()
             served_by.add(alice.last_instance)
         assert "shop-2" in served_by                                  # back in rotation
+
+
+def test_the_first_request_after_a_partition_finds_the_path_cut_before_any_health_check_does():
+    with Cluster.stateless(instances=3, seed=1, health_interval=5.0) as shop:
+        alice = shop.user("alice")
+        victim = shop.instance("shop-2")
+        served = victim.stats["requests"]
+        shop.partition("shop-2")
+        for _ in range(3):
+            alice.add("book")
+            assert alice.last_instance != "shop-2"
+        assert victim.stats["requests"] == served and shop.status("shop-2") == "unhealthy"
+        assert not alice.session_lost and alice.cart() == {"book": 3}
 
 
 def test_a_partitioned_stateful_instance_keeps_sessions_nobody_can_reach_any_more():
