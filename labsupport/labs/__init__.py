@@ -7,7 +7,7 @@
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
   ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
-* 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
+* 08: ``hybrid.py`` (a hybrid shop under chaos). The chapters' exercises live in ``labsupport.exercises``.
 """
 
 from .balancing import (
@@ -48,16 +48,6 @@ from .examples import (
                            function_server,
                            price_server,
                            static_file_server,
-)
-from .exercise import (
-                           EXERCISE_SHOPPERS,
-                           KILLED,
-                           CartService,
-                           ExerciseResult,
-                           MemoryCartStorage,
-                           check_cart_exercise,
-                           model_solution,
-                           show_solution,
 )
 from .hybrid import (
                            PARTS,
@@ -108,6 +98,4 @@ __all__ = [
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
     "failure_cost", "hybrid_chaos",
-    "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
-    "model_solution", "EXERCISE_SHOPPERS", "KILLED",
 ]
