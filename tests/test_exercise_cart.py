@@ -37,7 +37,7 @@ def test_the_scaffold_loses_the_carts_of_the_killed_instance_the_same_way_every_
 @pytest.mark.parametrize("mistake, reason", [
     (x08_class_attribute, "no cart was lost, but the shared database holds none of them."),
     (x08_get_then_put, "ivan added 1 lamp through shop-1 and 1 desk through shop-3 at the same moment; the cart then "
-                       "held 1 book, 2 lamp, not the 1 book, 1 desk, 2 lamp both answers promised."),
+                       "held 1 book, 1 desk, 1 lamp, not the 1 book, 1 desk, 2 lamp both answers promised."),
 ], ids=["class-attribute", "get-then-put"])
 def test_a_plausible_mistake_is_not_yet_for_its_own_reason(mistake, reason):
     verdict = check_cart(mistake.CartStorage)

@@ -11,7 +11,6 @@ The hash-ring checker is the vehicle here: it needs no servers for these paths.
 """
 
 import json
-import pathlib
 import re
 
 import pytest
@@ -29,7 +28,7 @@ from labsupport.exercises import (
     overview,
     trimmed_traceback,
 )
-from labsupport.widgets import EXERCISE_CHAPTERS, AnswerStore, Hints
+from labsupport.widgets import EXERCISE_CHAPTERS, AnswerStore, Hints, quiz_view
 from tests.exercise_util import ROOT, scaffold_source, solution
 
 
@@ -130,7 +129,7 @@ def test_the_verdict_shows_the_same_text_and_html_each_time():
     verdict = Verdict(HASH_RING, False, "the owner of key-1 moved.", {"keys asked": 10})
     assert repr(verdict).startswith("not yet: the owner of key-1 moved.\nStuck? Unfold the hints below; a reference "
                                     "solution is in solutions/x06_hash_ring.py.\n\nLedger of exercise 06")
-    assert "<b style='color:#b3261e'>not yet: the owner of key-1 moved.</b>" in verdict._repr_html_()
+    assert f"<b style='color:{quiz_view.RED}'>not yet: the owner of key-1 moved.</b>" in verdict._repr_html_()
     assert "keys asked" in verdict._repr_html_()
     assert repr(Verdict(HASH_RING, False, "the owner of key-1 moved.", {"keys asked": 10})) == repr(verdict)
 

@@ -21,8 +21,9 @@ LOST = ("member-2, member-5, member-8 lost their session when shop-2 was drained
 def test_the_reference_solution_passes_with_every_session_handed_over():
     verdict = check_handoff(solution(HANDOFF))
     assert verdict.passed, verdict
-    assert verdict.counts["sessions handed over by the drain"] == verdict.counts["users whose session was on shop-2"] == 3
-    assert verdict.counts["users who lost their session"] == verdict.counts["users who kept it but lost items"] == 0
+    counts = verdict.counts
+    assert counts["sessions handed over by the drain"] == counts["users whose session was on shop-2"] == 3
+    assert counts["users who lost their session"] == counts["users who kept it but lost items"] == 0
 
 
 def test_the_scaffold_is_not_yet_because_spill_is_not_written_the_same_way_every_run():

@@ -15,11 +15,12 @@ Hints unfold one at a time (``hints("logout")``); reference solutions live in
 * ``game_snapshot.py`` (05): game rooms snapshotted to Redis and restored on another server.
 * ``hash_ring.py`` (06): a consistent-hash ring with virtual nodes, also routing a live cluster.
 * ``exactly_once.py`` (07): an exactly-once effect from an at-least-once broker.
-* ``cart.py`` (08): carts moved out of instance memory, safe under concurrent adds.
+* ``cart.py`` (08): carts moved out of instance memory, safe under concurrent adds; ``race.py``: how the
+  checker makes two adds meet, so a lost update happens on every run.
 * ``catalogue.py``: the list of exercises, ``hints(name)`` and ``overview()``.
 """
 
-from .cart import CART, CartService, RaceDatabase, check_cart
+from .cart import CART, CartService, check_cart
 from .catalogue import EXERCISES, hints, overview
 from .checker import (
                       Crashed,
@@ -28,6 +29,7 @@ from .checker import (
                       TheirCode,
                       TheirCodeFailed,
                       Verdict,
+                      cart_text,
                       send,
                       trimmed_traceback,
                       wrong_argument,
@@ -38,13 +40,14 @@ from .handoff import HANDOFF, SpillingShop, check_handoff
 from .hash_ring import HASH_RING, RingPolicy, check_hash_ring
 from .idempotency import IDEMPOTENCY, AddsApp, CrashingDatabase, CrashPlan, check_idempotency
 from .logout import LOGOUT, DenylistShop, check_logout
+from .race import Race, RaceDatabase
 
 __all__ = [
     "check_logout", "check_handoff", "check_idempotency", "check_game_snapshot", "check_hash_ring",
     "check_exactly_once", "check_cart", "hints", "overview", "EXERCISES",
     "LOGOUT", "HANDOFF", "IDEMPOTENCY", "GAME_SNAPSHOT", "HASH_RING", "EXACTLY_ONCE", "CART",
     "Exercise", "Verdict", "Problem", "TheirCode", "TheirCodeFailed", "Crashed", "trimmed_traceback",
-    "wrong_argument", "send",
+    "wrong_argument", "send", "cart_text",
     "DenylistShop", "SpillingShop", "AddsApp", "CrashingDatabase", "CrashPlan", "SnapshotGameServer", "RingPolicy",
-    "KillSwitch", "CrashingBroker", "CrashingBalances", "CartService", "RaceDatabase",
+    "KillSwitch", "CrashingBroker", "CrashingBalances", "CartService", "Race", "RaceDatabase",
 ]

@@ -17,8 +17,9 @@ anomaly:
 1. **the kill test**: everyone fills a cart, shop-2 is killed, everyone looks again;
 2. **the race**: three shoppers each add two items *at the same moment*, one
    through shop-1 and one through shop-3. The checker makes both requests read
-   the cart before either writes it, the interleaving a busy shop meets sooner
-   or later: a read-then-write that is not one transaction loses an update;
+   the cart before either writes it, and shop-1's write come first, the
+   interleaving a busy shop meets sooner or later: a read-then-write that is
+   not one transaction loses shop-1's add;
 3. **where the carts are**: the shared database must hold them (a class
    attribute survives here only because the lab's instances share one process).
 
@@ -31,16 +32,16 @@ import threading
 
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
-from ..engine.held_state import Infrastructure
 from ..engine.instance import Instance
 from ..engine.lifecycle import Closable
 from ..shop.api import ShopAPI, unauthorized
 from ..shop.users import SKUS, User
 from ..state.stores import SQLiteStore
 from ..state.tokens import TokenIssuer, TokenRejected
-from .checker import Exercise, TheirCode, TheirCodeFailed, Verdict, send, wrong_argument
+from .checker import Exercise, TheirCode, TheirCodeFailed, Verdict, cart_text, send, wrong_argument
+from .race import Race, RaceDatabase
 
-__all__ = ["CART", "check_cart", "CartService", "RaceDatabase", "SHOPPERS", "KILLED"]
+__all__ = ["CART", "check_cart", "CartService", "SHOPPERS", "KILLED"]
 
 SHOPPERS = ("alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan")
 KILLED = "shop-2"
@@ -61,39 +62,6 @@ CART = Exercise(
         "- `get`: `return self.database.get(\"cart:\" + user)`\n"
         "- `update`: `return self.database.update(\"cart:\" + user, change)`",
     ))
-
-
-class RaceDatabase(Infrastructure):
-    """The shared database as the learner's storage sees it, with a race the checker can switch on.
-
-    While ``race`` holds a barrier, every ``get`` waits at it until the other
-    racing request has read too, so both read the same old cart. ``update`` is
-    one SQLite transaction and never waits: nobody can slip in between its
-    read and its write.
-    """
-
-    def __init__(self, database):
-        self.database = database
-        self.race = None
-
-    def get(self, key, default=None):
-        value = self.database.get(key, default)
-        barrier = self.race
-        if barrier is not None:
-            try:
-                barrier.wait()
-            except threading.BrokenBarrierError:
-                pass                              # the other request never read: nothing to interleave with
-        return value
-
-    def put(self, key, value, ttl_s=None):
-        self.database.put(key, value, ttl_s)
-
-    def update(self, key, change, ttl_s=None):
-        return self.database.update(key, change, ttl_s)
-
-    def delete(self, key):
-        self.database.delete(key)
 
 
 class CartService(ShopAPI):
@@ -144,23 +112,25 @@ class _CartLab(Closable):
         self.instances, self.people = [], []
         self.tokens = TokenIssuer(secrets.token_hex(32))
         self.sqlite = SQLiteStore()
-        self.database = RaceDatabase(self.sqlite)
+        self.races = Race()
         self.events = EventLog()
         self.balancer = Balancer(CartService.default_policy, seed=seed, health_interval=0.1, events=self.events)
         self._opened()
         try:
             self.balancer.start()
             for number in (1, 2, 3):
-                instance = Instance(self._new_app, name=f"shop-{number}", events=self.events)
-                self.instances.append(instance)
-                instance.start()
-                self.balancer.add_instance(instance.name, instance.address)
+                self._start(f"shop-{number}")
         except BaseException:
             self.close()
             raise
 
-    def _new_app(self):
-        return CartService(self.tokens, self.their_code.build(self.database), self.their_code)
+    def _start(self, name):
+        database = RaceDatabase(self.sqlite, self.races, name)
+        instance = Instance(lambda: CartService(self.tokens, self.their_code.build(database), self.their_code),
+                            name=name, events=self.events)
+        self.instances.append(instance)
+        instance.start()
+        self.balancer.add_instance(name, instance.address)
 
     def instance(self, name):
         return next(instance for instance in self.instances if instance.name == name)
@@ -171,7 +141,7 @@ class _CartLab(Closable):
 
     def race(self, person, adds):
         """Send ``adds`` [(instance name, sku, qty)] at the same moment, each straight to its instance."""
-        self.database.race = threading.Barrier(len(adds), timeout=5.0)
+        self.races.start([name for name, _sku, _qty in adds])
         answers = [None] * len(adds)
 
         def add(index, name, sku, qty):
@@ -184,7 +154,7 @@ class _CartLab(Closable):
             thread.start()
         for thread in threads:
             thread.join()
-        self.database.race = None
+        self.races.stop()
         return answers
 
     def _close(self):
@@ -220,10 +190,6 @@ def _kill_test(lab, people, counts):
     return None
 
 
-def _items(cart):
-    return ", ".join(f"{qty} {sku}" for sku, qty in sorted(cart.items())) or "nothing"
-
-
 def _race_test(lab, people, rng, counts):
     racers = rng.sample(people, RACERS)
     lost = 0
@@ -242,7 +208,7 @@ def _race_test(lab, people, rng, counts):
         if missing and first is None:
             (lane_a, sku_a, qty_a), (lane_b, sku_b, qty_b) = adds
             first = (f"{person.name} added {qty_a} {sku_a} through {lane_a} and {qty_b} {sku_b} through {lane_b} "
-                     f"at the same moment; the cart then held {_items(after)}, not the {_items(expected)} both "
+                     f"at the same moment; the cart then held {cart_text(after)}, not the {cart_text(expected)} both "
                      "answers promised. "
                      "Both requests read the cart before either wrote it, so the second write wiped out the "
                      "first: make read-change-write one transaction (database.update(key, change)).")

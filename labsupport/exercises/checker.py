@@ -38,9 +38,10 @@ from ..engine.messages import HTTPError
 from ..engine.tables import Table
 from ..widgets.answers import AnswerStore
 from ..widgets.hints import Hints
+from ..widgets.quiz_view import GREEN, RED
 
-__all__ = ["Exercise", "Problem", "TheirCode", "TheirCodeFailed", "Crashed", "Verdict", "trimmed_traceback", "wrong_argument",
-           "send"]
+__all__ = ["Exercise", "Problem", "TheirCode", "TheirCodeFailed", "Crashed", "Verdict", "trimmed_traceback",
+           "wrong_argument", "send", "cart_text"]
 
 _LAB_FOLDER = pathlib.Path(__file__).resolve().parent.parent          # labsupport/
 _PYTHON_FOLDERS = tuple({pathlib.Path(sysconfig.get_paths()[key]).resolve()
@@ -136,6 +137,11 @@ class TheirCodeFailed(HTTPError):
     def __init__(self, problem):
         super().__init__(500, f"{problem.sentence()} (the checker will say more)")
         self.problem = problem
+
+
+def cart_text(cart):
+    """A cart as a person reads it: "1 book, 2 lamp" (or "nothing")."""
+    return ", ".join(f"{qty} {sku}" for sku, qty in sorted(cart.items())) or "nothing"
 
 
 def send(url, method, path, payload=None, headers=None, timeout=10.0):
@@ -264,7 +270,7 @@ class Verdict:
         return "\n".join(parts) + "\n\n" + self.ledger.table()
 
     def _repr_html_(self):
-        colour = "#1b7f3b" if self.passed else "#b3261e"
+        colour = GREEN if self.passed else RED            # the quiz's colours, so both change together
         parts = [f"<div class='lab-verdict' role='status' style='border-left:4px solid {colour};padding:2px 10px;"
                  f"margin:6px 0'><b style='color:{colour}'>{html.escape(self.message)}</b>"]
         lines = self._traceback_lines()

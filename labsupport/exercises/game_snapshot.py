@@ -239,7 +239,8 @@ def check_game_snapshot(RoomSnapshots, seed=7):
             counts["games finished"] = sum(game.status == "finished" for game, _ in games.values())
             unfinished = next((room for room, (game, _) in games.items() if game.status != "finished"), None)
             if unfinished:
-                reason = f"{unfinished} did not play to its end after the kill (its game is {games[unfinished][0].status})."
+                status = games[unfinished][0].status
+                reason = f"{unfinished} did not play to its end after the kill (its game is {status})."
         snapshots_in_redis = lab.store.count("")
     if their.problem is not None:
         return Verdict.from_problem(GAME_SNAPSHOT, their.problem, counts, doing).save()

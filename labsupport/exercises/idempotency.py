@@ -1,13 +1,11 @@
 """Exercise 04: idempotent adds, so a retried POST after an instance died mid-request adds once.
 
-When an instance dies while handling ``POST /cart/items``, nobody knows whether
-the add was applied: it may have died before writing, or after writing and
-before answering. The balancer may retry a POST that carries an
-``Idempotency-Key`` on another instance (chapter 04, E6; chapter 05, R2), so the
-shop must apply each key at most once, and the record "this key was applied"
-must be written *in the same transaction* as the add itself: recorded after
-the add, a crash in between duplicates the item; recorded before, a crash in
-between loses it.
+When an instance dies handling ``POST /cart/items``, nobody knows whether the
+add was applied: it may have died before writing, or after writing and before
+answering. The balancer retries a POST that carries an ``Idempotency-Key`` on
+another instance (chapters 04, E6, and 05, R2), so the shop must apply a key
+once, and record "this key was applied" *in the same transaction* as the add:
+recorded after it, a crash in between duplicates the item; before, it loses it.
 
 You write ``CartAdds``. Each instance builds one as ``CartAdds(database)``
 (the SQLite database every instance shares: ``get(key)``, ``put(key,
@@ -39,7 +37,7 @@ from ..shop.api import NAME_PATTERN, unauthorized
 from ..shop.users import SKUS, User
 from ..state.stores import SQLiteStore
 from ..state.tokens import TokenIssuer, TokenRejected
-from .checker import Crashed, Exercise, TheirCode, TheirCodeFailed, Verdict, wrong_argument
+from .checker import Crashed, Exercise, TheirCode, TheirCodeFailed, Verdict, cart_text, wrong_argument
 
 __all__ = ["IDEMPOTENCY", "check_idempotency", "AddsApp", "CrashingDatabase", "CrashPlan"]
 
@@ -82,6 +80,7 @@ class CrashPlan:
         self.armed = None              # (when, write number) or None
         self.writes = 0
         self.crashes = []              # names of the instances killed, in order
+        self.killers = []              # the threads doing the kills (join them before restarting anyone)
         self._lock = threading.Lock()
 
     def arm(self, when, writes=1):
@@ -110,7 +109,9 @@ class CrashPlan:
             self.armed = None
             self.crashes.append(instance.name)
         generation = instance.generation
-        threading.Thread(target=instance.kill, name=f"nemesis-kills-{instance.name}", daemon=True).start()
+        killer = threading.Thread(target=instance.kill, name=f"nemesis-kills-{instance.name}", daemon=True)
+        self.killers.append(killer)
+        killer.start()
         wait_until(lambda: instance.generation != generation, timeout=5.0, interval=0.001)
         raise Crashed(f"{instance.name} was killed mid-request")
 
@@ -125,20 +126,19 @@ class CrashingDatabase(Infrastructure):
         return self.database.get(key, default)
 
     def put(self, key, value, ttl_s=None):
-        self.plan.before_write(self.instance)
-        self.database.put(key, value, ttl_s)
-        self.plan.after_write(self.instance)
+        self._write(self.database.put, key, value, ttl_s)
 
     def update(self, key, change, ttl_s=None):
-        self.plan.before_write(self.instance)
-        value = self.database.update(key, change, ttl_s)
-        self.plan.after_write(self.instance)
-        return value
+        return self._write(self.database.update, key, change, ttl_s)
 
     def delete(self, key):
+        self._write(self.database.delete, key)
+
+    def _write(self, operation, *args):
         self.plan.before_write(self.instance)
-        self.database.delete(key)
+        result = operation(*args)
         self.plan.after_write(self.instance)
+        return result
 
 
 class AddsApp(Application):
@@ -191,7 +191,9 @@ class _AddsLab(Closable):
         self.database = SQLiteStore()
         self.events = EventLog()
         self.instances, self.people = [], []
-        self.balancer = Balancer("round_robin", seed=seed, health_interval=0.5, events=self.events)
+        # No health checks during the run: a cut connection takes an instance out at once and heal() puts it
+        # back, so round robin picks the same instances on every run.
+        self.balancer = Balancer("round_robin", seed=seed, health_interval=60.0, events=self.events)
         self._opened()
         try:
             self.balancer.start()
@@ -211,7 +213,9 @@ class _AddsLab(Closable):
         self.balancer.add_instance(name, instance.address)
 
     def heal(self):
-        """Restart every dead instance (a supervisor would), and put it back in rotation."""
+        """Once every kill has finished, restart the dead instances (a supervisor would) and put them back."""
+        for killer in self.plan.killers:
+            killer.join()
         for instance in self.instances:
             if not instance.alive:
                 instance.restart()
@@ -224,10 +228,6 @@ class _AddsLab(Closable):
         for instance in self.instances:
             instance.close()
         self.database.close()
-
-
-def _items(cart):
-    return ", ".join(f"{qty} {sku}" for sku, qty in sorted(cart.items())) or "nothing"
 
 
 def _actions(rng):
@@ -248,7 +248,7 @@ def _explain(user, sku, qty, crash, killed, retried_on, expected, seen):
                  f"Idempotency-Key, to {retried_on}")
     missing = sum(max(0, q - seen.get(s, 0)) for s, q in expected.items())
     verdict = "an item was lost" if missing else "the add was applied twice"
-    return f"{what}. The cart then held {_items(seen)}, where {user} expected {_items(expected)}: {verdict}."
+    return f"{what}. The cart then held {cart_text(seen)}, where {user} expected {cart_text(expected)}: {verdict}."
 
 
 def check_idempotency(CartAdds, seed=7):

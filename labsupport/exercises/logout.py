@@ -142,7 +142,8 @@ class _Run:
             status, body = send(self.shop.url, "POST", "/cart/items", {"sku": "book", "qty": 1},
                                 {"Authorization": f"Bearer {self.tokens[name]}"})
             if status != 200:
-                return f"{name} added a book before anyone logged out and got {status} ({body.get('error')}); expected 200."
+                return (f"{name} added a book before anyone logged out and got {status} ({body.get('error')}); "
+                        "expected 200.")
         return None
 
     def log_out(self, leavers):
