@@ -5,7 +5,9 @@ class you write, its hints, where its reference solution lives); this module
 lists them in chapter order, so a notebook can ask for ``hints("logout")``,
 ``overview()`` can show them all at once, and a test can check that every
 exercise has its solution file and its chapter.
-Chapter 03 has none: its "Your turn" changes one setting instead.
+Chapter 03 has none: its "Your turn" changes one setting instead. The
+reference solutions stay outside the package, in ``solutions/``; the
+course shows their path and never imports them.
 """
 
 from ..engine.tables import Table
