@@ -126,7 +126,7 @@ class _Run:
     """One run of the checker: the lab, the users' tokens, what was seen, the counts."""
 
     def __init__(self, shop, rng, counts):
-        self.shop, self.rng, self.counts = shop, rng, counts
+        self.shop, self.counts = shop, counts
         now = time.time()
         self.tokens = {name: shop.tokens.issue(name, now=now - 60 * rng.choice(AGES_MIN)) for name in USERS}
         claims = {name: shop.tokens.verify(token) for name, token in self.tokens.items()}
