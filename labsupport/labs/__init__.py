@@ -10,7 +10,7 @@
 * 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
   (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
   fencing tokens).
-* 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
+* 08: ``hybrid.py`` (a hybrid shop under chaos). The chapters' exercises live in ``labsupport.exercises``.
 """
 
 from .balancing import (
@@ -51,16 +51,6 @@ from .examples import (
                            function_server,
                            price_server,
                            static_file_server,
-)
-from .exercise import (
-                           EXERCISE_SHOPPERS,
-                           KILLED,
-                           CartService,
-                           ExerciseResult,
-                           MemoryCartStorage,
-                           check_cart_exercise,
-                           model_solution,
-                           show_solution,
 )
 from .hybrid import (
                            PARTS,
@@ -128,8 +118,6 @@ __all__ = [
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
     "failure_cost", "hybrid_chaos",
-    "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
-    "model_solution", "EXERCISE_SHOPPERS", "KILLED",
     "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
     "read_your_writes_experiment", "ReadYourWrites",
     "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
