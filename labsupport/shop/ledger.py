@@ -22,7 +22,7 @@ import threading
 from ..engine.tables import Table
 from ..errors import InvalidArgumentError
 
-__all__ = ["Ledger", "Report", "LABELS", "DEFINITIONS", "definitions"]
+__all__ = ["Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table"]
 
 # Each count has one key, and its label is written here once: reports, notebooks and the dashboard read it.
 LABELS = {"actions": "actions", "ok": "ok", "failed": "failed", "unknown": "unknown outcome",
@@ -135,13 +135,13 @@ class Report:
 
     def table(self):
         """The counts with what each one counts, as a ``Table`` (no timings: safe to compare between runs)."""
-        return definitions(self.counts())
+        return ledger_table(self.counts())
 
     def _repr_html_(self):
         return self.table()._repr_html_()
 
 
-def definitions(counts):
+def ledger_table(counts):
     """A ``Table`` of ledger counts, each with its label and its one definition.
 
     ``counts`` maps ledger keys to numbers (``report.counts()``), or to one number per
