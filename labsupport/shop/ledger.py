@@ -141,7 +141,7 @@ class Report:
         return self.table()._repr_html_()
 
 
-def ledger_table(counts):
+def ledger_table(counts, title=""):
     """A ``Table`` of ledger counts, each with its label and its one definition.
 
     ``counts`` maps ledger keys to numbers (``report.counts()``), or to one number per
@@ -151,4 +151,4 @@ def ledger_table(counts):
     columns = list(first) if isinstance(first, dict) else ["count"]
     rows = [[LABELS[key], *(value.values() if isinstance(value, dict) else [value]), DEFINITIONS[key]]
             for key, value in counts.items()]
-    return Table(["ledger", *columns, "what it counts"], rows)
+    return Table(["ledger", *columns, "what it counts"], rows, title=title)
