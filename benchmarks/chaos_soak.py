@@ -38,7 +38,7 @@ def chaos_rows():
             report = shop.run_traffic(users=50, actions=80, seed=SEED, chaos=Chaos(every_actions=40, seed=SEED))
         kills = sum(e.startswith("killed") for e in report.chaos_events)
         rows.append((kind, report.actions, kills, report.ok, report.failed_actions, report.unknown_outcomes,
-                     report.lost_sessions, report.lost_items, report.duplicated_items))
+                     report.lost_sessions, report.relogins, report.lost_items, report.duplicated_items))
     return rows
 
 
@@ -111,10 +111,12 @@ def fuzz_row(cases=3000):
 
 def main():
     print("CHAOS (5 instances, 50 users x 80 actions, a kill every 40 actions)")
-    header = ("shop", "actions", "kills", "ok", "failed", "unknown", "lost sessions", "lost items", "duplicated")
-    print("  ".join(f"{h:>13}" for h in header))
+    header = ("shop", "actions", "kills", "ok", "failed", "unknown", "users who lost a session", "re-logins",
+              "lost items", "duplicated")
+    widths = [max(len(h), 9) for h in header]
+    print("  ".join(f"{h:>{w}}" for h, w in zip(header, widths)))
     for row in chaos_rows():
-        print("  ".join(f"{v:>13}" for v in row))
+        print("  ".join(f"{v:>{w}}" for v, w in zip(row, widths)))
     print()
     counts, leaked_threads, open_sockets, rss0, rss1, rss2 = load_row()
     print("LOAD (200 keep-alive connections to the balancer for 10 s)")
