@@ -15,9 +15,8 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.mark.parametrize("instances, workers", [(1, 1), (2, 1), (2, 2)])
 def test_the_peak_in_service_is_the_clusters_workers(instances, workers):
-    with Cluster.stateless(instances=instances, workers=workers, service_ms=20) as shop:
-        with BusyMeter(shop) as busy:
-            shop.run_traffic(users=8, actions=6, seed=7)
+    with Cluster.stateless(instances=instances, workers=workers, service_ms=20) as shop, BusyMeter(shop) as busy:
+        shop.run_traffic(users=8, actions=6, seed=7)
     assert busy.peak == instances * workers
     assert busy.samples > 10
 

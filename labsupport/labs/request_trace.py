@@ -30,7 +30,7 @@ from ..engine.tables import ResultTable
 from ..errors import InvalidArgumentError
 from ..shop.stateless import StatelessShop
 
-__all__ = ["RequestTrace", "trace_request", "STEPS"]
+__all__ = ["STEPS", "RequestTrace", "trace_request"]
 
 STEPS = (
     "client sends the request with its JWT",

@@ -30,7 +30,7 @@ from IPython.display import Markdown, display
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from .dashboard_view import HOLDS_STATE, tile_colour
 
-__all__ = ["architecture_diagram", "store_calls", "mermaid_markdown", "show_mermaid"]
+__all__ = ["architecture_diagram", "mermaid_markdown", "show_mermaid", "store_calls"]
 
 
 def _node_id(name):
