@@ -1,6 +1,7 @@
 """Chapter experiments: each module composes the parts above into one measurement a lesson shows.
 
-* 01: ``examples.py`` (more stateless servers). 03: ``comparison.py`` (the ten-row table).
+* 01: ``examples.py`` (more stateless servers), ``capacity.py`` (requests served at once).
+  03: ``comparison.py`` (the ten-row table).
 * 04: ``latency.py`` (the latency ladder), ``dependencies.py`` (store calls and outages),
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
@@ -25,6 +26,7 @@ from .balancing import (
                            user_activity,
 )
 from .calibration import CalibrationResult, compare_with_model
+from .capacity import BusyMeter
 from .comparison import (
                            EXPERIMENTS,
                            Comparison,
@@ -103,7 +105,7 @@ from .split_brain import (
 
 __all__ = [
     "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
-    "function_server", "price_server",
+    "function_server", "price_server", "BusyMeter",
     "run_comparison", "Suite", "Comparison", "Experiment", "Observation", "EXPERIMENTS",
     "Ladder", "measure_ladder", "RUNGS",
     "StoreCalls", "count_store_calls", "load_by_traffic", "InstanceAnswers", "ask_every_instance",

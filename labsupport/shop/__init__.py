@@ -7,7 +7,7 @@
   ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures on a timetable;
   ``autoscaler.py``: instances added and removed by load.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
-  ``ledger.py``: what they noticed, counted, each count with its one label.
+  ``ledger.py``: what they noticed, counted, each count with its one label and definition.
 """
 
 from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace, unauthorized
@@ -15,7 +15,7 @@ from .autoscaler import Autoscaler, Sample
 from .chaos import Chaos, RestartChaos
 from .cluster import SHOPS, Cluster
 from .deploys import DeployReport
-from .ledger import LABELS, Ledger, Report
+from .ledger import DEFINITIONS, LABELS, Ledger, Report, ledger_table
 from .redis_sessions import SESSION_PREFIX, RedisSessionCluster, RedisSessionShop
 from .stateful import SESSION_COOKIE, StatefulShop
 from .stateless import StatelessShop
@@ -26,5 +26,5 @@ __all__ = [
     "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized", "StatelessShop", "StatefulShop",
     "SESSION_COOKIE", "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "SHOPS",
     "DeployReport", "Chaos", "RestartChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
-    "Ledger", "Report", "LABELS",
+    "Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table",
 ]

@@ -23,7 +23,7 @@ from .decision import (
                        decide,
                        worked_cases,
 )
-from .diagram import architecture_diagram, mermaid_markdown, show_mermaid
+from .diagram import architecture_diagram, mermaid_markdown, show_mermaid, store_calls
 from .game_diagram import game_cluster_diagram
 from .hints import Hints
 from .predict import Predict
@@ -39,7 +39,7 @@ from .question_bank import (
 from .quiz import Quiz
 
 __all__ = [
-    "ClusterDashboard", "next_version", "architecture_diagram", "mermaid_markdown", "show_mermaid",
+    "ClusterDashboard", "next_version", "architecture_diagram", "store_calls", "mermaid_markdown", "show_mermaid",
     "game_cluster_diagram", "Quiz", "Predict", "CHAPTERS", "QUESTIONS_DIR", "Option", "Question", "QuizFileError",
     "load_questions", "load_chapter", "AnswerStore", "ChapterProgress", "Progress", "progress", "progress_path",
     "DecisionHelper", "decide", "worked_cases", "WORKED_CASES", "CHECKLIST", "STATELESS_CHECKLIST",
