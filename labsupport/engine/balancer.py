@@ -39,6 +39,7 @@ Both changes happen in one place, the ``_reserve`` context manager.
 
 import contextlib
 import http.client
+import itertools
 import random
 import socket
 import threading
@@ -51,6 +52,7 @@ from .forwarding import Upstream, copy_both_ways, tunnel_bytes
 from .http1 import BadMessage
 from .instance import Instance, Response
 from .lifecycle import Closable
+from .waiting import wait_until
 from .moved import MovedSessions, moved_to, not_followed
 from .policies import SplitByRequest, make_policy
 
@@ -118,7 +120,7 @@ class Balancer(Closable, Application):
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``, ``repin``. Its HTTP side is ``handle(request, own_instance)``.
+    ``set_canary``, ``repin``, ``settle``. Its HTTP side is ``handle(request, own_instance)``.
     ``instance_noun`` names what it balances in its error messages ("no
     healthy game server"); ``policy`` is a name or a ``Policy`` object;
     ``session_key(request)`` returns the key of the session a request belongs
@@ -127,7 +129,7 @@ class Balancer(Closable, Application):
 
     not_state = {"server": "the instance this balancer runs on", "events": "the shared event log",
                  "_lock": "a lock", "_stop": "a stop signal", "_checker": "the health-check thread",
-                 "_canary_rng": "a random generator", "health_interval": "configuration",
+                 "_canary_rng": "a random generator", "_tickets": "a counter", "health_interval": "configuration",
                  "timeout": "configuration", "instance_noun": "configuration"}
 
     def __init__(self, policy="round_robin", seed=0, health_interval=0.2, timeout=10.0,
@@ -145,6 +147,8 @@ class Balancer(Closable, Application):
         self._lock = threading.RLock()
         self._canary = None               # (set of instance names, CanarySplit)
         self.moved = MovedSessions(session_key)   # sessions handed to another instance (see repin)
+        self._tickets = itertools.count()         # every reservation gets the next number...
+        self._open = set()                        # ...kept here until its request is answered (see settle)
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
         self._checker = None
@@ -221,6 +225,23 @@ class Balancer(Closable, Application):
         with self._lock:
             self.moved.repin(moves, known=set(self._pool))
 
+    def settle(self, timeout=10.0):
+        """Wait until every request routed before this call has been answered; True if all were in time.
+
+        A routing change (draining, a new ring, a repin) applies to the next
+        request at once, but requests already on their way were routed the old
+        way. ``settle()`` says when the last of those is done, as nginx's old
+        workers finish their requests after a configuration reload.
+        """
+        with self._lock:
+            mark = next(self._tickets)
+
+        def routed_before_all_done():
+            with self._lock:
+                return min(self._open, default=mark) >= mark
+
+        return wait_until(routed_before_all_done, timeout=timeout, interval=0.001)
+
     def instance(self, name):
         with self._lock:
             if name not in self._pool:
@@ -267,12 +288,15 @@ class Balancer(Closable, Application):
             if instance is not None:
                 instance.in_flight += 1
                 instance.requests += 1
+                ticket = next(self._tickets)
+                self._open.add(ticket)
         try:
             yield instance
         finally:
             if instance is not None:
                 with self._lock:
                     instance.in_flight -= 1
+                    self._open.discard(ticket)
 
     def _mark_down(self, instance, why):
         if instance.status == "up":

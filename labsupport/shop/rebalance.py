@@ -32,7 +32,6 @@ import time
 
 from ..engine.policies import POLICIES
 from ..engine.tables import ResultTable
-from ..engine.waiting import wait_until
 from .transfer import address_of, call
 
 __all__ = ["Rebalance", "RebalanceReport", "HASHING"]
@@ -133,10 +132,7 @@ class Rebalance:
 
     def finish(self):
         """Wait out the requests sent under the old ring, clear the plans, stop the leaving instances."""
-        balancer = self.cluster.balancer
-        for name in self.old:
-            pooled = balancer.instance(name)
-            wait_until(lambda: pooled.in_flight == 0, timeout=SETTLE_TIMEOUT_S, interval=0.001)
+        self.cluster.balancer.settle(SETTLE_TIMEOUT_S)          # no request routed by the old ring is left
         if self.cluster.shop_class.moves_sessions:
             for name in self.old:
                 self.counts.update(self._ask(name, "GET", "/internal/sessions")["counts"])
