@@ -16,6 +16,7 @@ import time
 import pytest
 
 from labsupport.engine import HTTPError, Request
+from labsupport.labs import compare_drains, crash_during_handoff
 from labsupport.shop import Cluster, HandOff, StatefulShop, User
 from labsupport.shop import transfer
 from labsupport.widgets import ClusterDashboard
@@ -213,3 +214,18 @@ def test_only_a_shop_whose_sessions_can_move_shows_the_hand_off_button():
         board = ClusterDashboard(shop, refresh_s=0.1)
         assert board.tiles["shop-1"].handoff_button.layout.display == "none"
         board.close()
+
+
+def test_the_chapter_02_experiment_sets_both_drains_side_by_side():
+    comparison = compare_drains(users=6, timeout=0.3, think_ms=5)
+    plain, handed = comparison.runs
+    assert (plain.held, plain.result["sessions_lost"], plain.users_logged_out) == (2, 2, 2)
+    assert (handed.held, handed.result["sessions_moved"], handed.result["sessions_lost"], handed.users_logged_out) \
+        == (2, 2, 0, 0)
+    assert handed.report.failed_actions == 0 and "hand-off" in repr(comparison)
+
+
+def test_a_crash_during_the_hand_off_costs_exactly_the_sessions_not_moved():
+    crash = crash_during_handoff(users=12, moved=1)
+    assert (crash.held, crash.moved, crash.lost) == (4, 1, 3)
+    assert crash.users_who_lost == crash.not_moved_users and len(crash.users_who_lost) == 3

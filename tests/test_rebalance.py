@@ -19,6 +19,7 @@ from labsupport import InvalidArgumentError
 from labsupport.engine import Application, Instance, Response
 from labsupport.engine import Balancer
 from labsupport.engine import POLICIES
+from labsupport.labs import compare_rebalancing
 from labsupport.shop import Cluster, Rebalance
 from tests.conftest import wait_for
 from tests.http_util import call
@@ -26,10 +27,10 @@ from tests.http_util import call
 USERS = [f"user-{i:02d}" for i in range(24)]
 
 
-def owner_changes(policy, before, after):
+def owner_changes(policy, before, after, users=USERS):
     """The users whose owner differs between the two lists of instance names (computed apart from the lab)."""
     ring = POLICIES[policy].build()
-    return {user for user in USERS if ring.owner(user, before) != ring.owner(user, after)}
+    return {user for user in users if ring.owner(user, before) != ring.owner(user, after)}
 
 
 def shop_while_rebalancing(policy, *scales):
@@ -139,3 +140,15 @@ def test_settle_waits_for_the_requests_routed_before_it():
         assert balancer.settle(timeout=10) is True
         caller.join()
         assert answers == [200]
+
+
+def test_the_chapter_06_experiment_counts_moves_and_losses_from_the_ring():
+    shops = (("stateful", "consistent_hash", True), ("stateful", "consistent_hash", False))
+    comparison = compare_rebalancing(users=12, think_ms=5, shops=shops)
+    changed = len(owner_changes("consistent_hash", [f"shop-{i}" for i in range(1, 5)],
+                                [f"shop-{i}" for i in range(1, 6)], users=USERS[:12]))
+    rebalanced, not_rebalanced = comparison.runs
+    assert changed > 0 and rebalanced.changed == not_rebalanced.changed == changed
+    assert (rebalanced.moved("grow"), rebalanced.moved("shrink"), len(rebalanced.report.users_losing_sessions)) \
+        == (changed, changed, 0)
+    assert (not_rebalanced.moved("grow"), len(not_rebalanced.report.users_losing_sessions)) == (0, changed)

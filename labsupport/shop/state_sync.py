@@ -12,7 +12,9 @@ migration of a virtual machine does (pre-copy, then a short stop-and-copy):
    all its sessions to its green partner and starts a *change log*: the ids of
    the sessions written from now on (a login, an add, a logout).
 2. **Copy what changed** (``copy()`` again): only the sessions in the change
-   log travel; usually far fewer. Repeat while the rounds keep shrinking.
+   log travel; usually far fewer. Repeat while the rounds keep shrinking (a
+   round that sends as much as the one before means the users write as fast as
+   the copy goes: more rounds would not help).
 3. **Commit** (``commit()``): each blue instance freezes its sessions (a request
    for one waits), sends the last changes, points every session at its green
    partner and lets the waiting requests go on, to green. The balancer's table
@@ -76,11 +78,15 @@ class SessionSync:
         self._waited_before = 0
 
     def run(self):
-        """Copy until a round is small (or ``MAX_ROUNDS``), then commit; returns a ``SyncReport``."""
+        """Copy until a round is small, stops shrinking, or ``MAX_ROUNDS`` is reached; then commit."""
         self.copy()
-        while len(self.rounds) < MAX_ROUNDS and self.rounds[-1] > SMALL_ROUND:
+        while len(self.rounds) < MAX_ROUNDS and self.rounds[-1] > SMALL_ROUND and self._shrinking():
             self.copy()
         return self.commit()
+
+    def _shrinking(self):
+        """Did the last round send fewer sessions than the one before (or is it the first)?"""
+        return len(self.rounds) < 2 or self.rounds[-1] < self.rounds[-2]
 
     def copy(self):
         """One round: every blue instance sends its green partner what changed since its last copy."""
