@@ -113,7 +113,7 @@ class HandOffCrash(ResultTable):
                 ["lost with the crash", self.lost], ["users who lost their cart", len(self.users_who_lost)],
                 ["they are exactly the owners of the sessions not moved yet",
                  "yes" if self.users_who_lost == self.not_moved_users else "no"]]
-        return f"{DRAINED} killed during its hand-off", ["", "count"], rows
+        return f"{DRAINED} killed during its hand-off", ["what happened", "count"], rows
 
 
 def crash_during_handoff(users=12, moved=2, instances=3, seed=7):

@@ -12,9 +12,10 @@ in four steps:
    names after the change. A login whose user now belongs elsewhere is sent
    there (``421`` + ``X-Moved-To``), so no cart is born in the wrong place.
 2. **Move.** Each instance lists its sessions; those whose owner under the plan
-   is another instance move there, one at a time, over HTTP between the two
-   instances (``transfer.py``). A request for a cart on its way waits; one for
-   a cart that has arrived is forwarded. None is answered with an empty cart.
+   is another instance move there, a few at a time (``BATCH``), over HTTP
+   between the two instances (``transfer.py``). A request for a cart on its way
+   waits; one for a cart that has arrived is forwarded. None is answered with
+   an empty cart.
 3. **Switch.** The balancer's ring becomes the new one: the new instances join
    it, the leaving ones drop out.
 4. **Finish.** Once every request sent under the old ring is answered, the
@@ -38,6 +39,7 @@ __all__ = ["Rebalance", "RebalanceReport", "HASHING"]
 
 HASHING = ("consistent_hash", "modulo_hash")     # the policies that give every key one owner
 SETTLE_TIMEOUT_S = 5.0
+BATCH = 8                # sessions sent in one move: fewer round trips, each waits a little longer
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -74,7 +76,7 @@ class Rebalance:
         self.cluster, self.target, self.timeout = cluster, n, timeout
         self.ring = POLICIES[cluster.policy].build()
         self.old = self.after = self.leaving = self.new = ()
-        self.plan = []                      # (source instance, session id, owner name), in order
+        self.plan = []                      # (source instance, owner name, [session ids]), a batch each
         self.routes = collections.Counter()
         self.sessions = self.bytes_moved = self.moved = 0
         self.counts = collections.Counter()       # requests the staying instances made wait or sent on
@@ -104,18 +106,21 @@ class Rebalance:
         for name in self.old:
             listed = self._ask(name, "GET", "/internal/sessions")
             self.counts.subtract(listed["counts"])           # what happened before this rebalance
+            leaving = collections.defaultdict(list)          # new owner -> the sessions going there
             for entry in listed["sessions"]:
                 owner = self.ring.owner(entry["key"], list(self.after))
                 if owner != name:
-                    self.plan.append((name, entry["id"], owner))
+                    leaving[owner].append(entry["id"])
+            for owner, ids in sorted(leaving.items()):
+                self.plan += [(name, owner, ids[i:i + BATCH]) for i in range(0, len(ids), BATCH)]
         return self
 
     def move(self):
-        """Move each listed session from its instance to its owner under the plan, one at a time."""
-        for source, session_id, owner in self.plan:
+        """Move each listed session from its instance to its owner under the plan, a batch at a time."""
+        for source, owner, session_ids in self.plan:
             target = self.cluster.instance(owner)
             answer = self._ask(source, "POST", "/internal/move",
-                               {"to": owner, "address": address_of(target), "sessions": [session_id]})
+                               {"to": owner, "address": address_of(target), "sessions": session_ids})
             self.cluster.balancer.repin({moved: owner for moved in answer["moved"]})
             self.moved += len(answer["moved"])
             self.routes[f"{source} -> {owner}"] += len(answer["moved"])
