@@ -17,8 +17,7 @@ import pytest
 
 from labsupport.engine import HTTPError, Request
 from labsupport.labs import compare_drains, crash_during_handoff
-from labsupport.shop import Cluster, HandOff, StatefulShop, User
-from labsupport.shop import transfer
+from labsupport.shop import Cluster, HandOff, StatefulShop, User, transfer
 from labsupport.widgets import ClusterDashboard
 from tests.conftest import wait_for
 from tests.http_util import call

@@ -16,9 +16,7 @@ import threading
 import pytest
 
 from labsupport import InvalidArgumentError
-from labsupport.engine import Application, Instance, Response
-from labsupport.engine import Balancer
-from labsupport.engine import POLICIES
+from labsupport.engine import POLICIES, Application, Balancer, Instance, Response
 from labsupport.labs import compare_rebalancing
 from labsupport.shop import Cluster, Rebalance
 from tests.conftest import wait_for
@@ -42,7 +40,7 @@ def shop_while_rebalancing(policy, *scales):
         for n in scales:
             reports.append(shop.scale(n))
             served = shop.ledger.snapshot()["actions"]
-            assert wait_for(lambda: shop.ledger.snapshot()["actions"] > served + len(USERS), timeout=15)
+            assert wait_for(lambda served=served: shop.ledger.snapshot()["actions"] > served + len(USERS), timeout=15)
         shop.stop_traffic()
         return reports, shop.ledger.snapshot(), shop.held_sessions()
 

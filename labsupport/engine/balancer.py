@@ -52,9 +52,9 @@ from .forwarding import Upstream, copy_both_ways, tunnel_bytes
 from .http1 import BadMessage
 from .instance import Instance, Response
 from .lifecycle import Closable
-from .waiting import wait_until
 from .moved import MovedSessions, moved_to, not_followed
 from .policies import SplitByRequest, make_policy
+from .waiting import wait_until
 
 __all__ = ["Balancer", "PooledInstance"]
 

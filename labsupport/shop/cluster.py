@@ -59,7 +59,8 @@ class Cluster(Closable):
     ``kind`` is a readable label; ``shop_class`` is the shop the instances run
     (by default the kind's, from ``SHOPS``; pass a subclass of it to run your
     own), and says how the cluster treats them (its default policy, how a
-    drain ends).
+    drain ends, whether its sessions can move). ``rebalance=True`` (with a
+    hash policy) makes ``scale`` move the sessions whose owner changes.
     """
 
     def __init__(self, kind, instances=3, policy=None, seed=7, workers=8, service_ms=2.0, queue_limit=64,
@@ -262,7 +263,7 @@ class Cluster(Closable):
         self._check_open()
         require_int("n", n, 1, MAX_INSTANCES)
         if self.rebalance:
-            return Rebalance(self, n).run()
+            return Rebalance(self, n, timeout).run()
         for instance in [i for i in self.instances if not i.alive]:
             self.remove_instance(instance.name, drain=False)
         results = []

@@ -32,7 +32,6 @@ memory. ``deploys.blue_green(..., sync_state=True)`` uses this module.
 """
 
 import dataclasses
-import time
 
 from ..engine.policies import ConsistentHash
 from ..engine.tables import ResultTable
