@@ -45,7 +45,8 @@ def test_the_stateful_shops_numbers_are_its_sessions_found_by_the_walk():
         instance = shop.instances[0]
         held = instance.held_state()
         assert held.entries == held.entries_in("sessions") == len(instance.app.sessions) == 3
-        assert set(held.left_out) == {"session_ttl_s", "_lock"}
+        assert set(held.left_out) == {"session_ttl_s", "_lock", "transfer"}
+        assert held.entries_in("moved") == 0 and "moved" in held.breakdown    # no forwarding address yet
         assert shop.held_sessions() == {"shop-1": 3}
         people[0].logout()
         assert instance.held_state().entries_in("sessions") == 2

@@ -6,8 +6,9 @@
   Host and Origin checks that keep every lab server to this machine.
 * ``application.py``: what an instance runs (``handle``, ``held_state``, ``close``); ``held_state.py``:
   what an application keeps in memory, measured by walking it.
-* ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one;
-  ``forwarding.py``: one hop, a request passed on to an instance and its answer brought back.
+* ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one (and
+  which clients a canary gets); ``forwarding.py``: one hop, a request passed on to an instance and its
+  answer brought back; ``moved.py``: how it keeps finding a session handed to another instance.
 * ``lifecycle.py``: the one shell (start, close, ``with``) of everything the lab starts;
   ``registry.py``: everything the lab started, closed at the end; ``workspace.py``: the one private temp
   folder per process; ``watchdog.py``: child processes die with the lab; ``events.py``: the quiet log servers
@@ -39,9 +40,11 @@ from .instance import Capacity, Instance
 from .lifecycle import Closable
 from .listener import SUPPORTED_METHODS, Listener
 from .messages import MAX_BODY_BYTES, HTTPError, RelayedResponse, Request, Response
+from .moved import MOVED_HEADER, MovedSessions, moved_to, not_followed
 from .policies import (
                     POLICIES,
                     STICKY_COOKIE,
+                    CanarySplit,
                     ConsistentHash,
                     HashPolicy,
                     LeastConnections,
@@ -49,6 +52,8 @@ from .policies import (
                     Policy,
                     RandomChoice,
                     RoundRobin,
+                    SplitByRequest,
+                    SplitByUser,
                     Sticky,
                     make_policy,
                     route_key,
@@ -67,7 +72,8 @@ __all__ = [
     "MAX_BODY_BYTES",
     "Balancer", "PooledInstance", "Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky",
     "HashPolicy", "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key",
-    "stable_hash",
+    "stable_hash", "CanarySplit", "SplitByRequest", "SplitByUser",
+    "MovedSessions", "MOVED_HEADER", "moved_to", "not_followed",
     "register", "unregister", "running", "shutdown_all", "lab_folder", "new_folder", "remove_leftovers",
     "guard", "release", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",

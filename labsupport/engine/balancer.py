@@ -17,6 +17,10 @@ the lessons:
   anything else gets a 502 that says the outcome is unknown.
 * **Draining.** A draining instance gets no new clients; clients its policy
   pins to it (a sticky cookie) keep reaching it until their sessions end.
+* **Sessions that moved** (chapters 02 and 06). An instance that handed a
+  session to a peer answers ``421`` with ``X-Moved-To``, and the balancer
+  follows it once (``_follow_move``); after the hand-off its forwarding table,
+  ``moved`` (``moved.py``), sends the session's requests to the new owner.
 
 The balancer never asks which policy it holds: it calls the policy's
 ``pinned``, ``choose`` and ``response_headers`` (``policies.py``), so a policy
@@ -35,6 +39,7 @@ Both changes happen in one place, the ``_reserve`` context manager.
 
 import contextlib
 import http.client
+import itertools
 import random
 import socket
 import threading
@@ -47,7 +52,9 @@ from .forwarding import Upstream, copy_both_ways, tunnel_bytes
 from .http1 import BadMessage
 from .instance import Instance, Response
 from .lifecycle import Closable
-from .policies import make_policy
+from .moved import MovedSessions, moved_to, not_followed
+from .policies import SplitByRequest, make_policy
+from .waiting import wait_until
 
 __all__ = ["Balancer", "PooledInstance"]
 
@@ -113,18 +120,20 @@ class Balancer(Closable, Application):
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``. Its HTTP side is ``handle(request, own_instance)``.
+    ``set_canary``, ``repin``, ``settle``. Its HTTP side is ``handle(request, own_instance)``.
     ``instance_noun`` names what it balances in its error messages ("no
-    healthy game server"); ``policy`` is a name or a ``Policy`` object.
+    healthy game server"); ``policy`` is a name or a ``Policy`` object;
+    ``session_key(request)`` returns the key of the session a request belongs
+    to (None: the balanced service has no sessions to move).
     """
 
     not_state = {"server": "the instance this balancer runs on", "events": "the shared event log",
                  "_lock": "a lock", "_stop": "a stop signal", "_checker": "the health-check thread",
-                 "_canary_rng": "a random generator", "health_interval": "configuration",
+                 "_canary_rng": "a random generator", "_tickets": "a counter", "health_interval": "configuration",
                  "timeout": "configuration", "instance_noun": "configuration"}
 
     def __init__(self, policy="round_robin", seed=0, health_interval=0.2, timeout=10.0,
-                 name="balancer", events=None, instance_noun="instance"):
+                 name="balancer", events=None, instance_noun="instance", session_key=None):
         if health_interval <= 0:
             raise InvalidArgumentError(f"health_interval must be > 0 seconds, not {health_interval!r}")
         self.policy = make_policy(policy, seed)
@@ -136,7 +145,10 @@ class Balancer(Closable, Application):
                              events=self.events)
         self._pool = {}               # name -> PooledInstance, in the order they were added
         self._lock = threading.RLock()
-        self._canary = None               # (set of instance names, fraction of traffic)
+        self._canary = None               # (set of instance names, CanarySplit)
+        self.moved = MovedSessions(session_key)   # sessions handed to another instance (see repin)
+        self._tickets = itertools.count()         # every reservation gets the next number...
+        self._open = set()                        # ...kept here until its request is answered (see settle)
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
         self._checker = None
@@ -163,10 +175,13 @@ class Balancer(Closable, Application):
             instance.close_connections()
 
     # -- the instance list ------------------------------------------------------
-    def add_instance(self, name, address):
+    def add_instance(self, name, address, standby=False):
+        """Put an instance in the pool; ``standby=True`` adds it draining: known, but given no new clients yet."""
         with self._lock:
             self._pool[name] = PooledInstance(name, address, self.timeout)
-        self.events.add("balancer", "instance", f"{name} added to the balancer")
+            if standby:
+                self._pool[name].status = "draining"
+        self.events.add("balancer", "instance", f"{name} added to the balancer" + (" (standby)" if standby else ""))
 
     def remove_instance(self, name):
         with self._lock:
@@ -188,14 +203,44 @@ class Balancer(Closable, Application):
             instance = self.instance(name)
             instance.status = "draining" if draining else "up"
 
-    def set_canary(self, names, percent):
-        """Send ``percent`` % of new requests to the instances in ``names``; ``names=None`` ends it."""
+    def set_canary(self, names, percent, split=SplitByRequest):
+        """Send ``percent`` % of new clients to the instances in ``names``; ``names=None`` ends it.
+
+        ``split`` is a ``CanarySplit`` class: which clients make up the percentage
+        (every request drawn afresh, or whole users; see ``policies.py``).
+        """
         if names is None:
             self._canary = None
             return
         if not 0 <= percent <= 100:
             raise InvalidArgumentError(f"percent must be between 0 and 100, not {percent!r}")
-        self._canary = (set(names), percent / 100.0)
+        self._canary = (set(names), split(percent / 100.0, self._canary_rng))
+
+    def repin(self, moves):
+        """Sessions were handed to other instances: ``moves`` maps each session key to its new instance.
+
+        From now on a request of one of these sessions goes to its new instance
+        (while that one serves), whatever the policy or a sticky cookie says.
+        """
+        with self._lock:
+            self.moved.repin(moves, known=set(self._pool))
+
+    def settle(self, timeout=10.0):
+        """Wait until every request routed before this call has been answered; True if all were in time.
+
+        A routing change (draining, a new ring, a repin) applies to the next
+        request at once, but requests already on their way were routed the old
+        way. ``settle()`` says when the last of those is done, as nginx's old
+        workers finish their requests after a configuration reload.
+        """
+        with self._lock:
+            mark = next(self._tickets)
+
+        def routed_before_all_done():
+            with self._lock:
+                return min(self._open, default=mark) >= mark
+
+        return wait_until(routed_before_all_done, timeout=timeout, interval=0.001)
 
     def instance(self, name):
         with self._lock:
@@ -210,19 +255,19 @@ class Balancer(Closable, Application):
     # -- choosing ----------------------------------------------------------------
     def _candidates(self, request, exclude):
         serving = [i for i in self.instances() if i.name not in exclude and i.status in ("up", "draining")]
-        pinned = self.policy.pinned(serving, request)
+        pinned = self.moved.instance_for(serving, request) or self.policy.pinned(serving, request)
         if pinned is not None:
             return [pinned]          # a pinned client keeps its instance, even a draining one: its session is there
         ready = [i for i in serving if i.status == "up"]
         if self._canary and ready:
-            names, fraction = self._canary
-            to_canary = self._canary_rng.random() < fraction
+            names, split = self._canary
+            to_canary = split.to_canary(request)
             group = [i for i in ready if (i.name in names) == to_canary]
             ready = group or ready
         return ready
 
     @contextlib.contextmanager
-    def _reserve(self, request, exclude):
+    def _reserve(self, request, exclude, target=None):
         """``with self._reserve(request, tried) as instance:`` the request is in flight on ``instance`` inside.
 
         Choosing the instance and counting the request happen under one lock, so
@@ -231,19 +276,27 @@ class Balancer(Closable, Application):
         ends (answered, failed, tunnel closed). These are the only two places
         ``in_flight`` changes, so a drain that waits for ``in_flight == 0``
         really has nothing left to wait for. ``instance`` is None when no
-        instance can take the request.
+        instance can take the request. ``target`` names the instance to use instead
+        of asking the policy (a "moved to" answer being followed), if it serves.
         """
         with self._lock:
-            instance = self.policy.choose(self._candidates(request, exclude), request)
+            if target is not None:
+                instance = self._pool.get(target)
+                instance = instance if instance is not None and instance.status in ("up", "draining") else None
+            else:
+                instance = self.policy.choose(self._candidates(request, exclude), request)
             if instance is not None:
                 instance.in_flight += 1
                 instance.requests += 1
+                ticket = next(self._tickets)
+                self._open.add(ticket)
         try:
             yield instance
         finally:
             if instance is not None:
                 with self._lock:
                     instance.in_flight -= 1
+                    self._open.discard(ticket)
 
     def _mark_down(self, instance, why):
         if instance.status == "up":
@@ -283,12 +336,42 @@ class Balancer(Closable, Application):
                     return Response(502, {"error": f"{instance.name} died while handling this request; it may or "
                                                    "may not have been applied. Send an Idempotency-Key to make "
                                                    "retries safe.", "outcome": "unknown"})
+            new_owner = moved_to(response)
+            if new_owner is not None:
+                response, instance = self._follow_move(request, new_owner, instance, tried, safe)
             for key, value in self.policy.response_headers(request, instance).items():
                 response.headers.setdefault(key, [])
                 response.headers[key].append(value)
             if len(tried) > 1:
                 response.headers["X-Retried-From"] = ", ".join(tried[:-1])
             return response
+
+    def _follow_move(self, request, name, first, tried, safe):
+        """``first`` answered "moved to ``name``" and applied nothing: send the request there, once.
+
+        Returns (answer, the instance that gave it). When ``name`` cannot take
+        the request, or says it moved on again, the answer is a 503 the client
+        may retry (nothing was applied); when ``name`` dies while answering, the
+        outcome is unknown, as in ``handle``.
+        """
+        with self._reserve(request, [], target=name) as instance:
+            if instance is None:
+                return not_followed(first.name, name), first
+            tried.append(instance.name)
+            try:
+                response = self._forward(instance, request)
+            except _NotSent:
+                return not_followed(first.name, name), first
+            except _NoAnswer:
+                self._mark_down(instance, "connection lost mid-request")
+                if safe:
+                    return not_followed(first.name, name), first
+                return Response(502, {"error": f"{name} died while handling this request; it may or may not "
+                                               "have been applied", "outcome": "unknown"}), first
+        if moved_to(response) is not None:
+            return not_followed(first.name, name), first
+        self.moved.count_followed()
+        return response, instance
 
     def _forward(self, instance, request):
         """Pass ``request`` on over a pooled connection; ``_NotSent`` or ``_NoAnswer`` if that fails."""

@@ -1,12 +1,14 @@
 """Chapter experiments: each module composes the parts above into one measurement a lesson shows.
 
 * 01: ``examples.py`` (more stateless servers), ``capacity.py`` (requests served at once).
-  03: ``comparison.py`` (the ten-row table).
+  02: ``draining.py`` (a drain that waits, one that hands its sessions over, and a crash in the middle).
+  03: ``comparison.py`` (the article's ten rows, and one more).
 * 04: ``latency.py`` (the latency ladder), ``dependencies.py`` (store calls and outages),
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
-  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
+  ``live_deploys.py`` (deploys under traffic, blue-green with the sessions copied), ``rebalancing.py``
+  (scaling a hash ring and moving the carts that changed owner), ``calibration.py`` (a simulation against the live lab),
   ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
 * 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
   (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
@@ -44,6 +46,7 @@ from .dependencies import (
                            wait_until_in_rotation,
 )
 from .disposability import DisposabilityResult, create_and_destroy
+from .draining import DrainComparison, DrainRun, HandOffCrash, compare_drains, crash_during_handoff
 from .examples import (
                            PRICES,
                            FunctionPerCall,
@@ -68,9 +71,12 @@ from .hybrid import (
 )
 from .latency import RUNGS, Ladder, measure_ladder
 from .live_deploys import (
+                           BLUE_GREENS,
                            STRATEGIES,
+                           BlueGreenComparison,
                            DeployComparison,
                            DeployLedger,
+                           compare_blue_green,
                            compare_deploys,
                            deploy_under_traffic,
 )
@@ -81,6 +87,13 @@ from .queueing import (
                            StopwatchInstance,
                            WorkerApp,
                            measure_hockey_stick,
+)
+from .rebalancing import (
+                           SHOPS_COMPARED,
+                           RebalanceComparison,
+                           RebalanceRun,
+                           compare_rebalancing,
+                           owner_changes,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
 from .recovery_time import RECOVERY_SIZES, RecoveryRun, RecoveryTime, recovery_experiment, seeded_writes
@@ -117,6 +130,9 @@ __all__ = [
     "measure_detection", "DetectionRun", "DetectionResult",
     "measure_hockey_stick", "HockeyStick", "LivePoint", "StopwatchInstance", "WorkerApp", "UTILISATIONS",
     "deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES",
+    "compare_blue_green", "BlueGreenComparison", "BLUE_GREENS",
+    "compare_drains", "DrainComparison", "DrainRun", "crash_during_handoff", "HandOffCrash",
+    "compare_rebalancing", "RebalanceComparison", "RebalanceRun", "owner_changes", "SHOPS_COMPARED",
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
     "failure_cost", "hybrid_chaos",

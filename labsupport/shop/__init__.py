@@ -6,6 +6,9 @@
 * ``cluster.py``: a balancer plus instances plus stores, with kill, restart, drain and scale;
   ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures on a timetable;
   ``autoscaler.py``: instances added and removed by load.
+* Sessions that move (chapters 02, 06): ``transfer.py``, the routes instances use to send each other
+  sessions; ``handoff.py``, a drain that hands them to peers; ``rebalance.py``, scaling a hash ring that
+  moves only the carts whose owner changed; ``state_sync.py``, a blue-green that copies them to green.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
   ``ledger.py``: what they noticed, counted, each count with its one label and definition.
 """
@@ -15,10 +18,14 @@ from .autoscaler import Autoscaler, Sample
 from .chaos import Chaos, RestartChaos
 from .cluster import SHOPS, Cluster
 from .deploys import DeployReport
+from .handoff import HandOff
 from .ledger import DEFINITIONS, LABELS, Ledger, Report, ledger_table
+from .rebalance import HASHING, Rebalance, RebalanceReport
 from .redis_sessions import SESSION_PREFIX, RedisSessionCluster, RedisSessionShop
+from .state_sync import SessionSync, SyncReport
 from .stateful import SESSION_COOKIE, StatefulShop
 from .stateless import StatelessShop
+from .transfer import INTERNAL_PREFIX, SECRET_HEADER, Plan, Transfer, TransferFailed
 from .traffic import run_traffic
 from .users import SKUS, LoginFailed, User
 
@@ -26,5 +33,6 @@ __all__ = [
     "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized", "StatelessShop", "StatefulShop",
     "SESSION_COOKIE", "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "SHOPS",
     "DeployReport", "Chaos", "RestartChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
-    "Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table",
+    "Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table", "HandOff", "Rebalance", "RebalanceReport",
+    "HASHING", "SessionSync", "SyncReport", "Transfer", "TransferFailed", "Plan", "INTERNAL_PREFIX", "SECRET_HEADER",
 ]

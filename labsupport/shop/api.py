@@ -11,7 +11,9 @@ the other (the JSON field is called "token" in both).
 Each shop class also carries what the rest of the lab needs to know about it,
 so nothing elsewhere asks "is this the stateful one?": the balancing policy
 it is meant to run behind, whether draining an instance must wait for its
-sessions to end and for how long, how its instances look on the dashboard
+sessions to end and for how long, whether its sessions can be handed to a
+peer (``moves_sessions``), how a canary picks its share (``canary_split``:
+any request, or whole users), how its instances look on the dashboard
 and the diagram (``colour_role``), and the attribute that holds sessions in
 memory, if any (``sessions_attribute``).
 
@@ -40,6 +42,7 @@ import time
 from ..checks import is_whole_number
 from ..engine.application import Application
 from ..engine.instance import HTTPError, Response
+from ..engine.policies import SplitByRequest
 from ..state.stores import StoreUnavailable
 
 __all__ = ["ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized"]
@@ -146,6 +149,8 @@ class ShopAPI(Application):
     uses_shared_stores = False          # does it need the cluster's database, cache and token issuer?
     drain_waits_for_sessions = False    # must a drain wait until the instance holds no session?
     drain_timeout_s = 5.0               # how long a drain waits at most
+    moves_sessions = False              # can its sessions be handed to a peer (a drain with hand-off)?
+    canary_split = SplitByRequest       # which clients a canary takes (engine.policies: by request, by user)
     colour_role = "disposable"          # dashboard and diagram: "disposable" (green) or "holds_state" (pink)
     credential_kind = "credential"      # what a client sends with each request, in a diagram's words
     sessions_attribute = None           # the attribute holding sessions in memory, if any (found by the walk)
@@ -156,6 +161,14 @@ class ShopAPI(Application):
     def for_cluster(cls, cluster):
         """The application one new instance of ``cluster`` runs (a fresh one per start)."""
         raise NotImplementedError
+
+    @staticmethod
+    def session_key(request):
+        """The key of the session ``request`` belongs to, for the balancer's table of moved sessions.
+
+        None here: a shop whose instances hold no sessions has none to move.
+        """
+        return None
 
     # -- what a subclass decides: where the state lives ------------------------
     def login(self, user, trace):

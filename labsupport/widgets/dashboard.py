@@ -85,7 +85,8 @@ class ClusterDashboard(widgets.VBox):
     For callers: ``refresh()`` (redraw now), ``wait_idle(timeout)`` (wait for
     a drain or deploy started by a button), ``stop()`` (freeze the picture),
     ``close()``. The controls are attributes: ``tiles["shop-1"].kill_button``,
-    ``add_button``, ``remove_button``, ``deploy_button``, ``traffic_button``;
+    ``tiles["shop-1"].handoff_button`` (stateful shops), ``add_button``, ``remove_button``,
+    ``deploy_button``, ``traffic_button``;
     ``tiles[name].status`` and ``counts`` hold what is shown.
     """
 
@@ -146,6 +147,7 @@ class ClusterDashboard(widgets.VBox):
         tile.kill_button.on_click(lambda _: self._now(f"kill {name}", shop.kill, name))
         tile.restart_button.on_click(lambda _: self._now(f"restart {name}", shop.restart, name))
         tile.drain_button.on_click(lambda _: self._later(f"draining {name}", shop.drain, name))
+        tile.handoff_button.on_click(lambda _: self._later(f"handing off {name}", shop.drain, name, None, True))
 
     def _remove_newest(self):
         instances = self.cluster.instances
@@ -237,7 +239,7 @@ class ClusterDashboard(widgets.VBox):
         for instance in instances:
             if instance.name not in self.tiles:
                 self.tiles[instance.name] = view.InstanceTile(instance.name, shop_class.colour_role,
-                                                              shop_class.memory_note)
+                                                              shop_class.memory_note, shop_class.moves_sessions)
                 self._wire_tile(self.tiles[instance.name])
             self.tiles[instance.name].show(self._status(instance), instance, busy)
         children = tuple(self.tiles[i.name] for i in instances)

@@ -103,6 +103,10 @@ def events_html(events, now):
 
 def outcome_text(label, result):
     """One line saying what a button did: ``label`` and what the cluster method returned."""
+    if isinstance(result, dict) and "sessions_moved" in result:     # drain with hand-off
+        moved = result["sessions_moved"]
+        return (f"{label}: handed off {moved} session{'' if moved == 1 else 's'} "
+                f"({result['bytes_moved']} bytes) in {result['seconds']:.1f} s, {result['sessions_lost']} lost")
     if isinstance(result, dict) and "sessions_lost" in result:      # drain / remove_instance
         return f"{label}: done in {result['seconds']:.1f} s, {result['sessions_lost']} sessions lost"
     if isinstance(result, str):                                      # add_instance: the new name
@@ -190,20 +194,26 @@ def button(label, css_class, style="", tooltip=""):
 
 
 class InstanceTile(widgets.VBox):
-    """One instance: a coloured card and its Kill / Restart / Drain buttons.
+    """One instance: a coloured card and its Kill / Restart / Drain (and Hand off) buttons.
 
     The dashboard connects the buttons and calls ``show()`` on every redraw;
     the tile carries the CSS classes lab-tile, lab-tile-name-<name> and
-    lab-tile-<status>, which changes with the status.
+    lab-tile-<status>, which changes with the status. ``hand_off`` shows the
+    Hand off button: a drain that first moves the sessions to a peer (shops
+    whose sessions can move, ``moves_sessions``).
     """
 
-    def __init__(self, name, role, note=""):
+    def __init__(self, name, role, note="", hand_off=False):
         self.name, self.role, self.note, self.status = name, role, note, None
         self.card = widgets.HTML()
         self.kill_button = button("Kill", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
         self.restart_button = button("Restart", "lab-restart", "success", f"start {name} again, memory empty")
         self.drain_button = button("Drain", "lab-drain", "warning", f"take {name} out of service gracefully")
-        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button],
+        self.handoff_button = button("Hand off", "lab-handoff", "warning",
+                                     f"move {name}'s sessions to its peers, then stop it")
+        if not hand_off:
+            self.handoff_button.layout.display = "none"
+        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button, self.handoff_button],
                                layout=widgets.Layout(justify_content="space-between", margin="4px 0 0 0"))
         super().__init__([self.card, buttons], layout=widgets.Layout(padding="4px", border="1px solid #ddd"))
         self.add_class("lab-tile")
@@ -221,7 +231,8 @@ class InstanceTile(widgets.VBox):
         self.kill_button.disabled = status in ("dead", "stopped")
         self.restart_button.disabled = False
         self.drain_button.disabled = busy or status not in ("up", "unhealthy")
+        self.handoff_button.disabled = self.drain_button.disabled
 
     def disable(self):
-        for control in (self.kill_button, self.restart_button, self.drain_button):
+        for control in (self.kill_button, self.restart_button, self.drain_button, self.handoff_button):
             control.disabled = True
