@@ -5,6 +5,7 @@
 * ``balancer.py``: the reverse proxy in front of the instances; ``policies.py``: how it picks one.
 * ``registry.py``: everything the lab started, closed at the end; ``events.py``: the quiet log servers
   write to; ``waiting.py``: waiting with a deadline; ``tables.py``: results as text and HTML tables.
+* ``process.py``: one instance as an OS process of its own, drained on SIGTERM (chapter 10).
 
 Nothing here knows about shops, games or lessons: those live in the folders that build on this one.
 """
@@ -28,6 +29,14 @@ from .policies import (
                        route_key,
                        stable_hash,
 )
+from .process import (
+                       STOP_SIGNALS,
+                       NumberOption,
+                       ProcessInstance,
+                       check_host,
+                       is_loopback,
+                       serve_until_stopped,
+)
 from .registry import register, running, shutdown_all, unregister
 from .tables import ResultTable, Table, format_duration, html_table, text_table
 from .waiting import wait_until
@@ -38,4 +47,5 @@ __all__ = [
     "ConsistentHash", "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash",
     "register", "unregister", "running", "shutdown_all", "Event", "EventLog", "wait_until",
     "Table", "ResultTable", "text_table", "html_table", "format_duration",
+    "ProcessInstance", "NumberOption", "check_host", "is_loopback", "serve_until_stopped", "STOP_SIGNALS",
 ]

@@ -8,6 +8,7 @@
   ``autoscaler.py``: instances added and removed by load.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
   ``ledger.py``: what they noticed, counted.
+* ``process.py``: either shop as an OS process of its own, told where the shared state is (chapter 10).
 """
 
 from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace
@@ -16,6 +17,15 @@ from .chaos import Chaos
 from .cluster import Cluster
 from .deploys import DeployReport
 from .ledger import Ledger, Report
+from .process import (
+                      DB_ENV,
+                      SECRET_ENV,
+                      ShopProcess,
+                      StatefulShopProcess,
+                      StatelessShopProcess,
+                      open_store,
+                      read_secret,
+)
 from .redis_sessions import SESSION_PREFIX, RedisSessionCluster, RedisSessionShop
 from .stateful import SESSION_COOKIE, StatefulShop
 from .stateless import StatelessShop
@@ -26,4 +36,5 @@ __all__ = [
     "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "StatelessShop", "StatefulShop", "SESSION_COOKIE",
     "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "DeployReport", "Chaos",
     "Autoscaler", "Sample", "User", "SKUS", "run_traffic", "Ledger", "Report",
+    "ShopProcess", "StatelessShopProcess", "StatefulShopProcess", "read_secret", "open_store", "SECRET_ENV", "DB_ENV",
 ]
