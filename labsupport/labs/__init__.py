@@ -7,6 +7,8 @@
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
   ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
+* 10: ``nginx.py`` (nginx from deploy/nginx), ``processes.py`` (the shop as OS processes behind it),
+  ``real_infra.py`` (kills and latencies on them), ``kubernetes.py`` (deploy/k8s, field by field).
 """
 
 from .balancing import (
@@ -66,6 +68,7 @@ from .hybrid import (
                            failure_cost,
                            hybrid_chaos,
 )
+from .kubernetes import LESSONS, Lesson, ManifestError, kubernetes_lessons, load_manifests, manifest_value
 from .latency import RUNGS, Ladder, measure_ladder
 from .live_deploys import (
                            STRATEGIES,
@@ -73,6 +76,17 @@ from .live_deploys import (
                            DeployLedger,
                            compare_deploys,
                            deploy_under_traffic,
+)
+from .nginx import INSTALL_HINT as NGINX_INSTALL_HINT
+from .nginx import Nginx, find_nginx, nginx_version, render_template, upstream_servers
+from .processes import PROXIES, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
+from .real_infra import (
+                           KillResult,
+                           PinnedKillResult,
+                           ProxyComparison,
+                           compare_proxies,
+                           kill_mid_traffic,
+                           kill_pinned_process,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
 from .request_trace import RequestTrace, trace_request
@@ -95,4 +109,8 @@ __all__ = [
     "failure_cost", "hybrid_chaos",
     "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
+    "Nginx", "find_nginx", "nginx_version", "render_template", "upstream_servers", "NGINX_INSTALL_HINT",
+    "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES",
+    "KillResult", "PinnedKillResult", "ProxyComparison", "kill_mid_traffic", "kill_pinned_process", "compare_proxies",
+    "Lesson", "LESSONS", "ManifestError", "kubernetes_lessons", "load_manifests", "manifest_value",
 ]

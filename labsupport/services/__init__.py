@@ -6,6 +6,7 @@
   is their shared lifecycle.
 * Chapter 07's stateful systems: ``durability.py`` (a database that survives its process),
   ``broker.py`` (partitions and committed offsets), ``streams.py`` (windows and checkpoints).
+* Chapter 10's real broker: ``redis_streams.py`` (Redis Streams consumer groups: pending messages, claims).
 """
 
 from .broker import (
@@ -36,6 +37,15 @@ from .identity import (
 )
 from .job_queue import JobQueue, Worker
 from .object_store import Bucket, ObjectStore
+from .redis_streams import (
+                       STREAM_CONCEPTS,
+                       CountingSink,
+                       IdempotentSink,
+                       StreamConsumer,
+                       StreamRun,
+                       consumer_group_experiment,
+                       stream_concepts,
+)
 from .service import Service
 from .streams import (
                        CheckpointStore,
@@ -58,4 +68,6 @@ __all__ = [
     "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "Message", "delivery_experiment", "partition_for",
     "StreamProcessor", "CheckpointStore", "Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows",
     "WindowResult", "make_windows", "generate_events", "window_experiment",
+    "StreamConsumer", "CountingSink", "IdempotentSink", "StreamRun", "consumer_group_experiment", "STREAM_CONCEPTS",
+    "stream_concepts",
 ]
