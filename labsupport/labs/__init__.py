@@ -78,7 +78,7 @@ from .live_deploys import (
                            deploy_under_traffic,
 )
 from .nginx import INSTALL_HINT as NGINX_INSTALL_HINT
-from .nginx import Nginx, find_nginx, nginx_version, render_template, upstream_servers
+from .nginx import Nginx, find_nginx, nginx_version, render_template, template_lines, upstream_servers
 from .processes import PROXIES, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
 from .real_infra import (
                            KillResult,
@@ -109,7 +109,8 @@ __all__ = [
     "failure_cost", "hybrid_chaos",
     "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
-    "Nginx", "find_nginx", "nginx_version", "render_template", "upstream_servers", "NGINX_INSTALL_HINT",
+    "Nginx", "find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers",
+    "NGINX_INSTALL_HINT",
     "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES",
     "KillResult", "PinnedKillResult", "ProxyComparison", "kill_mid_traffic", "kill_pinned_process", "compare_proxies",
     "Lesson", "LESSONS", "ManifestError", "kubernetes_lessons", "load_manifests", "manifest_value",

@@ -28,8 +28,8 @@ import time
 from ..engine import registry
 from ..errors import DependencyMissingError, InvalidArgumentError
 
-__all__ = ["find_nginx", "nginx_version", "render_template", "upstream_servers", "Nginx", "INSTALL_HINT",
-           "DEPLOY_DIR", "TEMPLATES_DIR"]
+__all__ = ["find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers", "Nginx",
+           "INSTALL_HINT", "DEPLOY_DIR", "TEMPLATES_DIR"]
 
 DEPLOY_DIR = pathlib.Path(__file__).resolve().parents[2] / "deploy"
 TEMPLATES_DIR = DEPLOY_DIR / "nginx"
@@ -61,6 +61,12 @@ def render_template(name, **values):
     if missing:
         raise InvalidArgumentError(f"the template {name} needs a value for {', '.join(missing)}")
     return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), text)
+
+
+def template_lines(name, directive):
+    """The lines of ``deploy/nginx/<name>`` that use ``directive`` (comments left out), stripped."""
+    lines = (TEMPLATES_DIR / name).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip().startswith(directive + " ")]
 
 
 def upstream_servers(addresses, fail_timeout_s=5):

@@ -70,6 +70,16 @@ class PinnedKillResult:
     def exactly_its_users(self):
         return bool(self.pinned) and self.lost == self.pinned
 
+    @property
+    def who_lost(self):
+        """In words, what chapter 10's prediction asks: "nobody", "exactly its users", "some of its users"
+        or "others too"."""
+        if not self.lost:
+            return "nobody"
+        if not set(self.lost) <= set(self.pinned):
+            return "others too"
+        return "exactly its users" if self.exactly_its_users else "some of its users"
+
     def table(self):
         others = sorted(set(self.lost) - set(self.pinned))
         return Table(["what the users noticed", "result"], [
