@@ -42,7 +42,7 @@ __all__ = ["ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProce
 
 PROXIES = ("auto", "nginx", "lab")
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]   # the folder holding labsupport: children import this copy
-_STARTED = re.compile(r"listening on (http://[\d.]+:(\d+))")
+_STARTED = re.compile(r"listening on ((?:http|ws)://[\d.]+:(\d+))")
 
 
 class ServeProcess:
