@@ -46,7 +46,10 @@ _STARTED = re.compile(r"listening on ((?:http|ws)://[\d.]+:(\d+))")
 
 
 class ServeProcess:
-    """One ``python -m labsupport serve <app>`` child: ``start``, ``kill`` (SIGKILL), ``stop`` (SIGTERM)."""
+    """One ``python -m labsupport serve <app>`` child: ``launch``, ``kill`` (SIGKILL), ``stop`` (SIGTERM).
+
+    It is registered while it runs, so ``shutdown_all()`` and the end of the kernel stop it.
+    """
 
     def __init__(self, app, name, workdir, options=(), environment=None):
         self.app, self.name, self.options = app, name, list(options)
@@ -84,6 +87,7 @@ class ServeProcess:
         with open(self.log_path, "ab") as log:
             self._process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
                                              stdout=subprocess.DEVNULL, stderr=log)
+        registry.register(self)
         return self
 
     def wait_ready(self, timeout=30.0):
@@ -107,6 +111,7 @@ class ServeProcess:
         if self.alive:
             self._process.kill()
             self._process.wait()
+        registry.unregister(self)
 
     def terminate(self):
         """Ask it to stop (SIGTERM) and return at once: it drains its work in progress, logs a line, exits."""
@@ -121,7 +126,12 @@ class ServeProcess:
                 self._process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
+        registry.unregister(self)
         return self._process.returncode if self._process is not None else None
+
+    def close(self):
+        """What ``shutdown_all()`` calls: a graceful stop."""
+        self.stop(timeout=5.0)
 
     def __repr__(self):
         return f"<ServeProcess {self.name} {self.app} {'alive' if self.alive else 'not running'} pid={self.pid}>"
@@ -263,6 +273,7 @@ class StatelessProcesses(ShopProcesses):
     app = "stateless-shop"
     site = "stateless-shop.conf.template"
     lab_policy = "round_robin"
+    redis = None                               # the RedisServer the processes share, once started
 
     def _shared_state(self):
         self.database = str(pathlib.Path(self.workdir, "carts.sqlite3"))
@@ -276,7 +287,7 @@ class StatelessProcesses(ShopProcesses):
         return ["--db", self.database]
 
     def _close_shared_state(self):
-        if getattr(self, "redis", None) is not None:
+        if self.redis is not None:
             self.redis.close()
 
 
