@@ -36,7 +36,8 @@ def build_parser():
         app = apps.add_parser(name, help=process.help, description=process.help, allow_abbrev=False)
         app.add_argument("--host", default="127.0.0.1",
                          help="the IPv4 address to listen on (default 127.0.0.1: this machine only). In a "
-                              "container, all zeros (every interface); anything but loopback prints a warning")
+                              "container, the all-zeros address, so that other containers can reach it; anything "
+                              "but loopback prints a warning")
         app.add_argument("--port", type=NumberOption("port", 0, 65535, whole=True), default=8000,
                          help="the TCP port (default 8000; 0 lets the system pick one, shown in the start line)")
         app.add_argument("--name", default=None,
