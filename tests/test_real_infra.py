@@ -23,6 +23,8 @@ from labsupport.engine import wait_until
 from labsupport.labs import (
     NGINX_INSTALL_HINT,
     Nginx,
+    ProcessStartError,
+    ServeProcess,
     StatefulProcesses,
     StatelessProcesses,
     find_nginx,
@@ -156,3 +158,11 @@ def test_run_traffic_needs_a_url_or_a_cluster_and_chaos_needs_a_cluster():
         run_traffic(users=1, actions=1)
     with pytest.raises(InvalidArgumentError, match="chaos needs a cluster"):
         run_traffic(url="http://127.0.0.1:9", users=1, actions=1, chaos="kill one instance every 1 s")
+
+
+def test_a_process_that_cannot_start_says_why(tmp_path, monkeypatch):
+    monkeypatch.delenv("LAB_SHOP_SECRET", raising=False)
+    process = ServeProcess("stateless-shop", "shop-9", tmp_path, ["--db", str(tmp_path / "carts.sqlite3")]).launch()
+    with pytest.raises(ProcessStartError, match="(?s)shop-9 did not start; its log says: .*set LAB_SHOP_SECRET"):
+        process.wait_ready()
+    assert not process.alive and process.exit_status == 2

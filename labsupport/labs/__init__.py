@@ -79,7 +79,7 @@ from .live_deploys import (
 )
 from .nginx import INSTALL_HINT as NGINX_INSTALL_HINT
 from .nginx import Nginx, find_nginx, nginx_version, render_template, template_lines, upstream_servers
-from .processes import PROXIES, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
+from .processes import PROXIES, ProcessStartError, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
 from .real_infra import (
                            KillResult,
                            PinnedKillResult,
@@ -111,7 +111,7 @@ __all__ = [
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
     "Nginx", "find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers",
     "NGINX_INSTALL_HINT",
-    "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES",
+    "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES", "ProcessStartError",
     "KillResult", "PinnedKillResult", "ProxyComparison", "kill_mid_traffic", "kill_pinned_process", "compare_proxies",
     "Lesson", "LESSONS", "ManifestError", "kubernetes_lessons", "load_manifests", "manifest_value",
 ]

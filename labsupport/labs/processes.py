@@ -32,17 +32,20 @@ import tempfile
 from ..engine import registry
 from ..engine.balancer import Balancer
 from ..engine.waiting import wait_until
-from ..errors import DependencyMissingError, InvalidArgumentError, UnknownInstanceError
+from ..errors import DependencyMissingError, InvalidArgumentError, LabError, UnknownInstanceError
 from ..shop.traffic import run_traffic
-from ..shop.users import User
 from ..state.redis_server import start_redis
 from .nginx import INSTALL_HINT, Nginx, find_nginx
 
-__all__ = ["ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES"]
+__all__ = ["ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES", "ProcessStartError"]
 
 PROXIES = ("auto", "nginx", "lab")
 SOURCE_ROOT = pathlib.Path(__file__).resolve().parents[2]   # the folder holding labsupport: children import this copy
 _STARTED = re.compile(r"listening on ((?:http|ws)://[\d.]+:(\d+))")
+
+
+class ProcessStartError(LabError, RuntimeError):
+    """A ``serve`` process exited, or did not say it was listening in time; the message quotes its log."""
 
 
 class ServeProcess:
@@ -94,7 +97,8 @@ class ServeProcess:
         """Wait for the start line in the process's log; learn its port from it."""
         started = wait_until(lambda: len(self._start_lines()) > self._starts_seen or not self.alive, timeout, 0.02)
         if not started or not self.alive:
-            raise DependencyMissingError(f"{self.name} did not start: {self.log()[-600:]}")
+            self.kill()
+            raise ProcessStartError(f"{self.name} did not start; its log says: {self.log()[-600:]}")
         self.url, port = self._start_lines()[-1]
         self.port = int(port)
         return self
@@ -222,18 +226,11 @@ class ShopProcesses:
         """SIGKILL the process called ``name``: its memory is gone, its connections cut."""
         self.process(name).kill()
 
-    def stop(self, name):
-        """SIGTERM it: a graceful stop; returns its exit status."""
-        return self.process(name).stop()
-
     def restart(self, name):
         """Start a killed or stopped process again, on the same port (the proxy's configuration names it)."""
         process = self.process(name)
         process.kill()
         return process.launch().wait_ready()
-
-    def user(self, name):
-        return User(self.url, name).login()
 
     def run_traffic(self, users=20, actions=30, seed=None, chaos=None, url=None):
         """Virtual users shopping through the proxy (or ``url``); ``chaos`` kills processes. A ``Report``."""
