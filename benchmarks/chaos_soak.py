@@ -1,6 +1,7 @@
 """The long versions of the lab's trust tests: chaos, load and fuzzing, with figures.
 
-Run: .venv/bin/python benchmarks/chaos_soak.py            (about two minutes)
+Run: .venv/bin/python benchmarks/chaos_soak.py            (about a minute)
+     .venv/bin/python benchmarks/chaos_soak.py --quick    (seconds: the same three parts, smaller)
 
 * chaos:  stateless and stateful shops, 5 instances, 50 users, thousands of
           actions, one instance killed (and restarted at the next strike) every
@@ -13,6 +14,7 @@ Run: .venv/bin/python benchmarks/chaos_soak.py            (about two minutes)
 Every loop is bounded in count and time and talks only to 127.0.0.1.
 """
 
+import argparse
 import collections
 import http.client
 import os
@@ -29,20 +31,23 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from labsupport import Chaos, Cluster, shutdown_all  # noqa: E402
 
 SEED = 2026
+FULL = {"users": 50, "actions": 80, "connections": 200, "load_s": 10.0, "fuzz_cases": 3000}
+QUICK = {"users": 10, "actions": 20, "connections": 20, "load_s": 1.0, "fuzz_cases": 200}
 
 
-def chaos_rows():
+def chaos_rows(users, actions):
     rows = []
     for kind in ("stateless", "stateful"):
         with Cluster(kind, instances=5, seed=SEED) as shop:
-            report = shop.run_traffic(users=50, actions=80, seed=SEED, chaos=Chaos(every_actions=40, seed=SEED))
+            report = shop.run_traffic(users=users, actions=actions, seed=SEED,
+                                      chaos=Chaos(every_actions=40, seed=SEED))
         kills = sum(e.startswith("killed") for e in report.chaos_events)
         rows.append((kind, report.actions, kills, report.ok, report.failed_actions, report.unknown_outcomes,
                      report.lost_sessions, report.lost_items, report.duplicated_items))
     return rows
 
 
-def load_row(connections=200, seconds=10.0):
+def load_row(connections, seconds):
     me = psutil.Process()
     threads_before = threading.active_count()
     rss_before = me.memory_info().rss
@@ -78,16 +83,18 @@ def load_row(connections=200, seconds=10.0):
     return counts, leaked_threads, open_sockets, rss_before, rss_loaded, me.memory_info().rss
 
 
-def fuzz_row(cases=3000):
+def fuzz_row(cases):
     rng = random.Random(SEED)
     outcomes = collections.Counter()
     pieces = [b"GET ", b"POST ", b"/cart", b"/login", b" HTTP/1.1\r\n", b"Content-Length: ", b"99999999",
-              b"\r\n\r\n", b'{"user": ', b"\x00\xff", b"Transfer-Encoding: chunked\r\n", b"../" * 5, b"%00"]
+              b"\r\n\r\n", b'{"user": ', b"\x00\xff", b"Transfer-Encoding: chunked\r\n", b"../" * 5, b"%00",
+              b"<host>", b"<host>"]          # the target's own Host line: without one, the Host check answers first
     with Cluster.stateless(instances=2, seed=SEED) as shop:
         targets = [("balancer", shop.balancer.server.address), ("instance", shop.instances[0].address)]
         for i in range(cases):
             data = b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) + rng.randbytes(rng.randint(0, 64))
             name, address = targets[i % 2]
+            data = data.replace(b"<host>", f"Host: 127.0.0.1:{address[1]}\r\n".encode())
             try:
                 with socket.create_connection(address, timeout=5) as sock:
                     try:
@@ -109,21 +116,25 @@ def fuzz_row(cases=3000):
     return outcomes, serving
 
 
-def main():
-    print("CHAOS (5 instances, 50 users x 80 actions, a kill every 40 actions)")
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="seconds: fewer users, connections and fuzz cases")
+    size = QUICK if parser.parse_args(argv).quick else FULL
+    print(f"CHAOS (5 instances, {size['users']} users x {size['actions']} actions, a kill every 40 actions)")
     header = ("shop", "actions", "kills", "ok", "failed", "unknown", "lost sessions", "lost items", "duplicated")
     print("  ".join(f"{h:>13}" for h in header))
-    for row in chaos_rows():
+    for row in chaos_rows(size["users"], size["actions"]):
         print("  ".join(f"{v:>13}" for v in row))
     print()
-    counts, leaked_threads, open_sockets, rss0, rss1, rss2 = load_row()
-    print("LOAD (200 keep-alive connections to the balancer for 10 s)")
-    print(f"  answers by status: {dict(counts)}  ({sum(counts.values()) / 10:,.0f} requests/s)")
+    seconds = size["load_s"]
+    counts, leaked_threads, open_sockets, rss0, rss1, rss2 = load_row(size["connections"], seconds)
+    print(f"LOAD ({size['connections']} keep-alive connections to the balancer for {seconds:g} s)")
+    print(f"  answers by status: {dict(counts)}  ({sum(counts.values()) / seconds:,.0f} requests/s)")
     print(f"  threads left after shutdown_all: {leaked_threads}; open sockets: {open_sockets}")
     print(f"  RSS before / loaded / after: {rss0 / 2**20:.0f} / {rss1 / 2**20:.0f} / {rss2 / 2**20:.0f} MiB")
     print()
-    outcomes, serving = fuzz_row()
-    print("FUZZ (3,000 random and malformed requests)")
+    outcomes, serving = fuzz_row(size["fuzz_cases"])
+    print(f"FUZZ ({size['fuzz_cases']:,} random and malformed requests)")
     for key, value in sorted(outcomes.items()):
         print(f"  {key:<20} {value}")
     print(f"  still serving afterwards: {serving}")

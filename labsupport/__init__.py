@@ -8,8 +8,10 @@ importing starts nothing: no servers, no files, no plotting settings.
 
 The folders are the architecture, each building only on the ones above it in this list:
 
-* ``errors.py`` and ``checks.py``: the one error root (``LabError``) and the argument checks all parts share.
-* ``engine/``: a server instance, the load balancer and its policies, the registry that closes everything.
+* ``errors.py`` and ``checks.py``: the one error root (``LabError``: ``except LabError`` catches every
+  error the lab raises on purpose, wherever it is defined) and the argument checks all parts share.
+* ``engine/``: a server instance and the ``Application`` it runs, the load balancer and its policies, the
+  registry that closes everything.
 * ``state/``: where state can live: memory, SQLite, Redis, signed tokens.
 * ``shop/``: the shop API, its stateless and stateful implementations, the cluster, deploys, chaos, users.
 * ``services/``: identity provider, object store, job queue, catalog, broker, streams, durability.
@@ -20,8 +22,11 @@ The folders are the architecture, each building only on the ones above it in thi
 """
 
 from .engine import (
+                     Application,
                      Balancer,
                      ConsistentHash,
+                     HeldState,
+                     HTTPError,
                      Instance,
                      ModuloHash,
                      Table,
@@ -35,7 +40,7 @@ from .errors import (
                      LabError,
                      UnknownInstanceError,
 )
-from .game import GameCluster, GamePlayer, GameServer
+from .game import GameCluster, GamePlayer, GameServer, Rejected
 from .services import (
                      Broker,
                      CheckpointStore,
@@ -46,7 +51,7 @@ from .services import (
                      generate_events,
                      window_experiment,
 )
-from .shop import Chaos, Cluster, Report, User, run_traffic
+from .shop import Chaos, Cluster, LoginFailed, Report, RestartChaos, User, run_traffic
 from .state import (
                      MemoryStore,
                      RedisServer,
@@ -70,6 +75,7 @@ from .widgets import (
 )
 
 __all__ = [
+    "Application", "HeldState", "HTTPError", "Rejected", "LoginFailed", "RestartChaos",
     "Balancer", "Broker", "CHAPTERS", "Chaos", "CheckpointStore", "Cluster", "ClusterClosedError",
     "ClusterDashboard", "ConsistentHash", "Consumer", "DependencyMissingError", "GameCluster", "GamePlayer",
     "GameServer", "InvalidArgumentError", "LabError", "MemoryStore", "ModuloHash", "Predict", "Quiz",

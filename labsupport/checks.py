@@ -1,37 +1,57 @@
-"""Argument checks shared by the simulation models.
+"""Argument checks shared by every part of the lab.
 
 A notebook that passes ``instances=-3`` should hear exactly what was wrong and
-what to pass instead, not meet a ZeroDivisionError deep inside simpy. Each
-helper raises ``InvalidArgumentError`` (a ``LabError`` and a ``ValueError``)
-whose message names the argument and the bad value. Used by every model in
-``labsupport.sim`` (chapters 02 and 06).
+what to pass instead, not meet a ZeroDivisionError deep inside a server
+thread. Each ``require_*`` helper raises ``InvalidArgumentError`` (a
+``LabError`` and a ``ValueError``) whose message names the argument and the
+bad value. The two ``is_*`` tests underneath are for code that answers a
+wrong value some other way (an HTTP 400, a game's error event).
+
+One trap they all avoid: in Python ``True`` is an ``int`` (``True + True == 2``),
+so ``qty=True`` would pass a plain ``isinstance(qty, int)``. Here a bool is never
+a number. Used from chapter 00 on.
 """
 
 import numbers
 
 from .errors import InvalidArgumentError
 
-__all__ = ["require_int", "require_number", "require_choice", "require_seed"]
+__all__ = ["is_whole_number", "is_number", "require_int", "require_number", "require_choice", "require_seed"]
 
 
-def require_int(name, value, minimum=1):
-    """``value`` must be a whole number >= ``minimum``; returns it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise InvalidArgumentError(f"{name} must be a whole number >= {minimum}, not {value!r}")
+def is_whole_number(value, minimum=None, maximum=None):
+    """True for an integer (never a bool) within the bounds given."""
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and (minimum is None or value >= minimum) and (maximum is None or value <= maximum))
+
+
+def is_number(value, minimum=None, maximum=None, allow_minimum=True):
+    """True for a real number (never a bool) within the bounds; ``allow_minimum=False`` excludes the minimum."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        return False
+    if minimum is not None and (value < minimum if allow_minimum else value <= minimum):
+        return False
+    return maximum is None or value <= maximum
+
+
+def require_int(name, value, minimum=1, maximum=None):
+    """``value`` must be a whole number from ``minimum`` (to ``maximum``, if given); returns it."""
+    if not is_whole_number(value, minimum, maximum):
+        span = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise InvalidArgumentError(f"{name} must be a whole number {span}, not {value!r}")
     return int(value)
 
 
-def require_number(name, value, minimum=0.0, maximum=None, allow_minimum=True):
-    """``value`` must be a real number within the given bounds; returns it as float."""
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    if ok:
-        ok = value >= minimum if allow_minimum else value > minimum
-    if ok and maximum is not None:
-        ok = value <= maximum
-    if not ok:
+def require_number(name, value, minimum=0.0, maximum=None, allow_minimum=True, unit=""):
+    """``value`` must be a real number within the given bounds; returns it as float.
+
+    ``unit`` ("seconds") makes the message read "must be a number of seconds > 0".
+    """
+    if not is_number(value, minimum, maximum, allow_minimum):
         low = ">=" if allow_minimum else ">"
-        high = f" and <= {maximum}" if maximum is not None else ""
-        raise InvalidArgumentError(f"{name} must be a number {low} {minimum}{high}, not {value!r}")
+        high = f" and <= {maximum:g}" if maximum is not None else ""
+        of_unit = f" of {unit}" if unit else ""
+        raise InvalidArgumentError(f"{name} must be a number{of_unit} {low} {minimum:g}{high}, not {value!r}")
     return float(value)
 
 
@@ -45,6 +65,6 @@ def require_choice(name, value, choices):
 
 def require_seed(seed):
     """A seed is a whole number (any sign); it drives a private ``random.Random``."""
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+    if not is_whole_number(seed):
         raise InvalidArgumentError(f"seed must be a whole number such as 7, not {seed!r}")
     return int(seed)

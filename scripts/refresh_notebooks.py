@@ -42,6 +42,8 @@ def refresh(path):
     client.execute()
     seconds = time.perf_counter() - started
     nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)       # run timestamps: noise in every diff and merge
     found = problems(nb)
     if found:
         print(f"{path.name}: NOT saved ({seconds:.1f} s)")

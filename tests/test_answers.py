@@ -6,7 +6,12 @@ aside instead of crashing, and that ``progress()`` counts per chapter.
 """
 
 import json
+import os
+import stat
+import sys
 from pathlib import Path
+
+import pytest
 
 from labsupport.widgets import (
     CHAPTERS,
@@ -116,3 +121,29 @@ def test_the_file_is_plain_readable_json(tmp_path):
     AnswerStore(path).save("01_stateless", "q1", {"answer": [0, 2], "correct": True})
     assert json.loads(path.read_text(encoding="utf-8")) == {
         "version": 1, "answers": {"01_stateless": {"q1": {"answer": [0, 2], "correct": True}}}}
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_answers_are_readable_by_their_owner_only(tmp_path):
+    """Issue 20: on a shared machine nobody else reads your answers (folder 0700, file 0600 from birth)."""
+    old_umask = os.umask(0o022)           # a typical umask would make new files world-readable
+    try:
+        path = tmp_path / "course" / "progress.json"
+        store = AnswerStore(path)
+        store.save("01_stateless", "q1", {"answer": "a", "correct": True})
+        store.save("01_stateless", "q2", {"answer": "b", "correct": False})   # a rewrite keeps the mode
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_progress_reset_deletes_the_saved_answers(tmp_path):
+    path = tmp_path / "progress.json"
+    question = load_chapter("01_stateless")[0].id
+    AnswerStore(path).save("01_stateless", question, {"answer": "a", "correct": True})
+    assert progress(path).answered == 1
+    cleared = progress(path, reset=True)
+    assert cleared.answered == 0 and cleared.note == "Your saved answers were deleted."
+    assert not path.exists()
+    assert progress(path, reset=True).note == "There were no saved answers to delete."

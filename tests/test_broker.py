@@ -5,13 +5,12 @@ import os
 import pathlib
 import subprocess
 import sys
-import tempfile
 import threading
 
 import pytest
 
 from labsupport import ClusterClosedError, InvalidArgumentError
-from labsupport.engine import running
+from labsupport.engine import lab_folder, running
 from labsupport.services import Broker, Consumer, delivery_experiment, partition_for
 from labsupport.services import broker as broker_module
 
@@ -189,8 +188,8 @@ def test_misuse_gets_a_clear_error(broker, tmp_path):
         delivery_experiment(tmp_path / "full")
 
 
-def test_nothing_is_left_behind(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def test_nothing_is_left_behind(tmp_path):
+    lab_files = set(lab_folder().iterdir())       # the experiment's own folder goes in the lab's folder
     threads = threading.active_count()
     delivery_experiment(commit="after")
     with Broker(tmp_path / "kept") as kept:
@@ -201,3 +200,4 @@ def test_nothing_is_left_behind(tmp_path, monkeypatch):
     assert running() == []
     assert threading.active_count() == threads
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "killed"]
+    assert set(lab_folder().iterdir()) == lab_files

@@ -51,7 +51,7 @@ def test_restarting_redis_logs_everyone_out_but_carts_in_the_database_survive(sh
 
 def test_logout_deletes_the_session_everywhere(shop):
     alice = shop.user("alice")
-    token = alice.token
+    session_id = alice.credential
     assert alice.logout()
-    alice.token = token                      # an old session id, replayed
+    alice.credential = session_id            # an old session id, replayed
     assert "unknown session" in alice.whoami()["error"] and shop.sessions_in_store() == 0

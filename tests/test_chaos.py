@@ -5,7 +5,7 @@ Fast versions of the soak in benchmarks/chaos_soak.py (which prints the long-run
 
 import pytest
 
-from labsupport import Chaos, Cluster, InvalidArgumentError
+from labsupport import Chaos, Cluster, InvalidArgumentError, RestartChaos
 
 
 def test_stateless_shop_under_repeated_kills_loses_nothing_and_accounts_for_every_action():
@@ -50,9 +50,33 @@ def test_stateful_shop_under_repeated_kills_loses_sessions_but_never_silently():
     assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions
 
 
+def test_the_restart_verb_restarts_its_victims_at_once_instead_of_killing_them():
+    with Cluster.stateful(instances=3, seed=9) as shop:
+        schedule = Chaos.parse("restart one instance every 100 actions", seed=9)
+        report = shop.run_traffic(users=20, actions=30, seed=9, chaos=schedule)
+        generations = {i.name: i.generation for i in shop.instances}
+    assert isinstance(schedule, RestartChaos)
+    assert len(report.chaos_events) == 5 and all(e.startswith("restarted shop-") for e in report.chaos_events)
+    assert sum(generations.values()) == 5                       # each strike crashed one instance...
+    assert report.lost_sessions > 0                             # ...and took its sessions along
+
+
+def test_a_restart_leaves_no_instance_down_where_a_kill_without_healing_does():
+    with Cluster.stateless(instances=4, seed=4) as shop:
+        shop.run_traffic(users=5, actions=10, seed=4, chaos=RestartChaos(every_actions=20, seed=4))
+        assert all(i.alive for i in shop.instances) and sum(i.generation for i in shop.instances) == 2
+    with Cluster.stateless(instances=4, seed=4) as shop:
+        shop.run_traffic(users=5, actions=10, seed=4, chaos=Chaos(every_actions=20, seed=4, restart=False))
+        assert sum(not i.alive for i in shop.instances) == 2
+
+
 def test_chaos_schedules_parse_and_reject_nonsense():
     assert Chaos.parse("kill one instance every 100 actions").every_actions == 100
+    assert type(Chaos.parse("kill one instance every 100 actions")) is Chaos
     assert Chaos.parse("Kill one instance every 0.5 s").every_s == 0.5
+    assert Chaos.parse("restart one instance every 0.5 s").every_s == 0.5
+    with pytest.raises(InvalidArgumentError, match="restart one instance"):
+        Chaos.parse("reboot one instance every 2 s")
     with pytest.raises(InvalidArgumentError):
         Chaos(every_s=1, every_actions=1)
     with pytest.raises(InvalidArgumentError):

@@ -5,6 +5,7 @@ exactly the sessions it held; a stateful shop behind round-robin "forgets"
 carts; and misuse of the Python API gets a clear LabError.
 """
 
+import threading
 
 import psutil
 import pytest
@@ -18,6 +19,7 @@ from labsupport import (
     UnknownInstanceError,
     shutdown_all,
 )
+from labsupport.shop import StatefulShop
 from tests.conftest import lab_threads, wait_for
 
 
@@ -95,7 +97,6 @@ def test_draining_a_stateful_instance_waits_for_its_sessions_to_end():
         alice.add("book")
         bob.add("pen")
         victim = alice.last_instance
-        import threading
         result = {}
         drainer = threading.Thread(target=lambda: result.update(shop.drain(victim, timeout=10)))
         drainer.start()
@@ -111,6 +112,27 @@ def test_draining_a_stateful_instance_waits_for_its_sessions_to_end():
         drainer.join()
         assert result["sessions_lost"] == 0 and shop.status(victim) == "stopped"
         assert owner.session_lost is False
+
+
+class ImpatientStatefulShop(StatefulShop):
+    """The stateful shop with two of its traits changed: no waiting for sessions, round robin by default."""
+
+    drain_waits_for_sessions = False
+    default_policy = "round_robin"
+
+
+def test_the_shop_class_not_the_kind_decides_the_policy_and_how_a_drain_ends():
+    with Cluster("stateful", instances=2, shop_class=ImpatientStatefulShop) as shop:
+        assert shop.policy == "round_robin" and shop.kind == "stateful"
+        alice = shop.user("alice")
+        home = alice.last_instance
+        result = {}
+        drainer = threading.Thread(target=lambda: result.update(shop.drain(home, timeout=60)))
+        drainer.start()
+        drainer.join(timeout=20)              # the stateful default would wait up to 60 s for alice's session
+        assert not drainer.is_alive() and result["sessions_lost"] == 1 and shop.status(home) == "stopped"
+    with pytest.raises(InvalidArgumentError, match="StatelessShop or a subclass"):
+        Cluster("stateless", shop_class=ImpatientStatefulShop)
 
 
 def test_scaling_adds_and_removes_instances_and_new_ones_get_no_existing_users():

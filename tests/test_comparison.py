@@ -20,7 +20,7 @@ ARTICLE_ROWS = ["where state lives", "request handling", "instance replaceabilit
 # row function -> (stateless value, stateful value, words in the stateless cell, words in the stateful cell),
 # for 6 users on 3 instances: round-robin for the stateless shop, sticky sessions for the stateful one.
 EXPECTED = {
-    "where_state_lives": (0, 6, "memory: 0 sessions; database: 6 carts", "memory: 6 sessions; no database"),
+    "where_state_lives": (0, 6, "memory: 0 entries; database: 6 carts", "memory: 6 entries (sessions); no database"),
     "request_handling": (2, 0, "have her cart: yes (2 of 2)", "have her cart: no (0 of 2)"),
     "instance_replaceability": (2, 0, "cart kept: yes (2 of 2 items)", "cart kept: no (0 of 2 items)"),
     "load_balancing": (0, 6, "round-robin 0 of 6", "round-robin 6 of 6, sticky 0 of 6"),

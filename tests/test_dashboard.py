@@ -78,7 +78,8 @@ def test_stateful_tile_counts_sessions_held_in_memory(make):
     alice = shop.user("alice")
     board.refresh()
     home = board.tiles[alice.last_instance]
-    assert re.search(r">1</div><div[^>]*>sessions in its memory", home.card.value)
+    assert re.search(r">1</div><div[^>]*>entries in its memory", home.card.value)
+    assert "in memory: sessions (1)" in home.card.value
     home.kill_button.click()
     board.refresh()
     assert "memory gone" in home.card.value

@@ -52,8 +52,20 @@ def test_canary_promote_and_rollback():
     with Cluster.stateless(instances=2) as shop:
         shop.canary("v2", percent=50)
         assert sorted(s.version for s in shop.instances) == ["v1", "v1", "v2"]
-        shop.rollback_canary()
+        rollback = shop.rollback_canary()
         assert [s.version for s in shop.instances] == ["v1", "v1"]
+        assert (rollback.strategy, rollback.version, rollback.replaced, rollback.sessions_lost) == \
+            ("rollback", "v1", ["shop-3"], 0)
         shop.canary("v2", percent=50)
         shop.promote_canary()
         assert {s.version for s in shop.instances} == {"v2"}
+
+
+def test_rolling_back_a_stateful_canary_reports_the_sessions_it_took_along():
+    with Cluster.stateful(instances=2) as shop:
+        shop.canary("v2", percent=100)                          # every new session lands on the canary
+        people = [shop.user(name) for name in ("alice", "bob")]
+        assert {p.last_instance for p in people} == {"shop-3"}
+        rollback = shop.rollback_canary(timeout=0.2)            # nobody logs out within the drain
+        assert (rollback.replaced, rollback.sessions_lost) == (["shop-3"], 2)
+        assert "rollback to v1: replaced 1 instances, 2 sessions lost" in repr(rollback)

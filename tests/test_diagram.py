@@ -11,6 +11,7 @@ import pytest
 from labsupport import InvalidArgumentError
 from labsupport.shop import Cluster
 from labsupport.widgets import architecture_diagram, dashboard_view, mermaid_markdown
+from tests.leaky_shop import LeakyCluster
 
 
 def ports_of(shop):
@@ -35,10 +36,19 @@ def test_stateful_diagram_marks_a_killed_instance_dead():
         before = architecture_diagram(shop)
         shop.kill(alice.last_instance)
         after = architecture_diagram(shop)
-    assert "1 session in memory" in before and f"style {home} fill:{dashboard_view.HOLDS_STATE}" in before
+    assert "in memory: sessions (1)" in before and f"style {home} fill:{dashboard_view.HOLDS_STATE}" in before
     assert f"style {home} fill:{dashboard_view.DEAD}" in after and "dead<br/>memory lost" in after
     assert f"LB -.->|dead| {home}" in after and f"{home} -->|Response|" not in after
     assert "DB" not in after                       # the stateful shop keeps carts in its instances
+
+
+def test_what_a_box_says_is_held_is_measured_not_assumed_from_the_kind():
+    with LeakyCluster(instances=2, service_ms=0) as shop:
+        alice = shop.user("alice")
+        alice.add("book")
+        text = architecture_diagram(shop)
+    assert f"{alice.last_instance} (v1)<br/>up<br/>in memory: _recent (1)" in text
+    assert text.count("keeps nothing in memory") == 1          # the other instance really holds nothing
 
 
 def test_diagram_is_the_same_for_the_same_state_and_has_no_ports():

@@ -1,17 +1,15 @@
-"""A database keeps what it committed: a writer process killed with SIGKILL mid-transaction leaves
+"""A database keeps what it committed: a writer process killed outright mid-transaction leaves
 every committed row in SQLite and none of the uncommitted ones, and no process is left behind."""
 
-import signal
 import sqlite3
-import tempfile
 import threading
 
 import psutil
 import pytest
 
 from labsupport import InvalidArgumentError, LabError
-from labsupport.engine import running
-from labsupport.services import WriterProcess, crash_writer_experiment, expected_rows
+from labsupport.engine import lab_folder, running
+from labsupport.services import KILLED_RETURNCODE, WriterProcess, crash_writer_experiment, expected_rows
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +21,7 @@ def no_child_processes_left():
 
 def test_committed_rows_survive_and_the_open_transaction_is_gone():
     result = crash_writer_experiment(rows=1000, commit_every=100, kill_after=250)
-    assert result.killed_by_sigkill
+    assert result.killed
     assert (result.committed_before_kill, result.rows_after_recovery, result.uncommitted_lost) == (200, 200, 50)
     assert result.intact
 
@@ -40,7 +38,7 @@ def test_recovery_keeps_exactly_the_committed_rows(commit_every, kill_after):
 
 def test_a_writer_that_is_not_killed_keeps_everything():
     result = crash_writer_experiment(rows=300, commit_every=100, kill_after=None)
-    assert not result.killed_by_sigkill
+    assert not result.killed
     assert (result.rows_after_recovery, result.uncommitted_lost) == (300, 0)
 
 
@@ -65,7 +63,7 @@ def test_the_writer_is_a_separate_process_paused_inside_a_transaction(tmp_path):
         reader.close()
         writer.kill()
         writer.kill()                                   # idempotent
-    assert writer.returncode == -signal.SIGKILL
+    assert writer.returncode == KILLED_RETURNCODE       # -9 (SIGKILL) on Linux and macOS, 1 on Windows
 
 
 def test_the_experiment_is_deterministic():
@@ -88,9 +86,21 @@ def test_misuse_gets_a_clear_error(tmp_path):
         crash_writer_experiment(tmp_path / "exists.db")
 
 
-def test_nothing_is_left_behind(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def test_nothing_is_left_behind():
+    lab_files = set(lab_folder().iterdir())       # the experiment's own folder goes in the lab's folder
     threads = threading.active_count()
     crash_writer_experiment()
     assert threading.active_count() == threads
-    assert list(tmp_path.iterdir()) == []
+    assert set(lab_folder().iterdir()) == lab_files
+
+
+def test_commit_latency_runs_each_synchronous_setting_for_real(tmp_path):
+    from labsupport.services import SYNCHRONOUS, commit_latency, open_with_synchronous
+    table = commit_latency(commits=20, directory=tmp_path)
+    assert [row[:3] for row in table.rows] == [["OFF", "never fsync", 20], ["FULL", "fsync at every commit", 20]]
+    for setting, level in (("OFF", 0), ("FULL", 2)):          # SQLite's own numbers for the two settings
+        db = open_with_synchronous(tmp_path / f"{setting}.db", setting)
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == level
+        assert db.execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 20
+        db.close()
+    assert set(SYNCHRONOUS) == {"OFF", "FULL"}

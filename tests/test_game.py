@@ -235,6 +235,7 @@ def test_plain_http_requests_get_a_clean_json_error(server):
             urllib.request.urlopen(http_url + path, timeout=5)
         error = info.value
         assert error.code == status and error.headers["X-Instance"] == "game-1" and error.headers["X-Version"] == "v1"
+        assert error.headers["Upgrade"] == ("websocket" if status == 426 else None)   # 426 names the protocol
         assert "error" in json.loads(error.read())
         error.close()
     assert play_game(server.url, "A", seed=2)["type"] == "over"        # still serving

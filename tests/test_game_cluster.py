@@ -1,4 +1,4 @@
-"""game_cluster.py: a balancer pins each room to one game server; a server's failure ends exactly its games.
+"""game/cluster.py: a balancer pins each room to one game server; a server's failure ends exactly its games.
 
 Pins chapter 05 (R3, R4) and chapter 00 (I2) on real WebSockets through the
 real balancer: every player of a room reaches the same server; killing a
@@ -90,13 +90,15 @@ def test_a_player_reconnecting_after_a_kill_lands_on_the_surviving_server(games)
 def test_rolling_deploy_ends_the_games_on_replaced_servers_and_the_ledger_counts_them(games):
     games.play(rooms=4, moves=2)
     report = games.rolling_deploy("v2")
-    assert report == {"version": "v2", "replaced": ["game-1", "game-2"], "games ended": 4}
+    assert (report.strategy, report.version, report.replaced, report.games_ended) == \
+        ("rolling", "v2", ["game-1", "game-2"], 4)
+    assert "replaced 2 game servers, 4 games ended" in repr(report)
     assert [(s.name, s.version) for s in games.servers] == [("game-3", "v2"), ("game-4", "v2")]
     assert games.ledger()["ended by kill or deploy"] == 4
     assert all(p.close_code == 1001 for g in games.games() for p in g.players)   # a shutdown, not a crash
     after = games.play(rooms=2)
     assert all(g.status == "finished" and g.instance in ("game-3", "game-4") for g in after)
-    assert games.rolling_deploy("v2")["replaced"] == []                          # nothing left to replace
+    assert games.rolling_deploy("v2").replaced == []                            # nothing left to replace
 
 
 def test_the_diagram_shows_rooms_per_server_and_a_dead_server(games):

@@ -74,7 +74,7 @@ def _get(url, path, method="GET"):
 
 def test_the_catalog_answers_clear_errors_and_reports_its_dependency_in_health():
     with HybridShop(catalog_instances=1) as shop:
-        url = shop.catalog.servers["catalog-1"].url
+        url = shop.catalog.instances["catalog-1"].url
         assert _get(url, "/products/book")[0] == 200
         assert _get(url, "/products/nope") == (404, {"error": "no product 'nope'; try one of "
                                                              "book, pen, mug, lamp, desk, chair"})

@@ -78,6 +78,17 @@ def test_forged_altered_and_confused_tokens_are_refused(provider):
     api.close()
 
 
+def test_every_401_carries_a_bearer_challenge(provider):
+    api = start_api_instance(PublicKeyVerifier.from_provider(provider.url))
+    forged = call(api.url, "GET", "/me", headers={"Authorization": "Bearer not.a.token"})
+    missing = call(api.url, "GET", "/me")
+    wrong_password = call(provider.url, "POST", "/token", {"user": "alice", "password": "wrong"})
+    api.close()
+    assert forged[0] == 401 and forged[1]["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+    assert missing[0] == 401 and missing[1]["WWW-Authenticate"] == "Bearer"       # nothing sent: no error code
+    assert wrong_password[0] == 401 and wrong_password[1]["WWW-Authenticate"] == "Bearer"
+
+
 def test_misuse_gets_clear_errors():
     with pytest.raises(InvalidArgumentError, match="identity provider"):
         PublicKeyVerifier.from_provider("http://127.0.0.1:9")

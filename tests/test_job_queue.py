@@ -2,7 +2,9 @@
 
 Pins chapter 04, claim E1 (message queue): a job leased by a worker that is
 killed is not lost; after the lease runs out another worker takes it, and
-every job ends done exactly once.
+every job ends done exactly once in the queue's records. And claim M9 (07):
+a worker merely paused past its lease does the job's effect a second time
+unless the resource checks the lease's fencing token.
 """
 
 import os
@@ -12,6 +14,7 @@ import pytest
 
 from labsupport import InvalidArgumentError
 from labsupport.engine import registry
+from labsupport.labs import paused_worker_experiment
 from labsupport.services import JobQueue
 
 pytestmark = pytest.mark.timeout(60)
@@ -26,7 +29,7 @@ def queue(tmp_path):
 def test_a_job_is_leased_to_one_worker_at_a_time(queue):
     queue.submit("resize a.png")
     one, two = queue.worker("one"), queue.worker("two")
-    assert one.claim() == {"id": 1, "task": "resize a.png"}
+    assert one.claim() == {"id": 1, "task": "resize a.png", "token": 1}
     assert two.claim() is None
     assert one.finish() and queue.counts() == {"waiting": 0, "leased": 0, "done": 1}
 
@@ -81,3 +84,32 @@ def test_bad_arguments_and_cleanup():
     path = jobs.path
     registry.shutdown_all()
     assert not os.path.exists(path)
+
+
+def test_each_lease_of_a_job_carries_a_higher_fencing_token(queue):
+    queue.submit("resize a.png")
+    first = queue.worker("one").claim()
+    assert first == {"id": 1, "task": "resize a.png", "token": 1}
+    second = queue.worker("two")
+    assert second.run() == [1]               # after one's lease ran out
+    assert queue.jobs()[0]["attempts"] == 2
+
+
+def test_a_paused_worker_runs_the_job_twice_without_fencing():
+    result = paused_worker_experiment(fencing=False)
+    assert (result.attempts, result.charges, result.refused) == (2, 2, 0)
+    assert result.done_by == "worker-2" and result.late_done_accepted is False   # the queue's record says once
+
+
+def test_with_fencing_the_job_runs_once():
+    result = paused_worker_experiment(fencing=True)
+    assert (result.attempts, result.charges, result.refused) == (2, 1, 1)
+    assert result.done_by == "worker-2"
+
+
+def test_work_gets_the_job_with_its_token(queue):
+    queue.submit("send email")
+    seen = []
+    worker = queue.worker("w", work=lambda job: seen.append(job) or "sent")
+    assert worker.run() == [1]
+    assert seen == [{"id": 1, "task": "send email", "token": 1}]

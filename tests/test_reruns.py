@@ -5,9 +5,14 @@ notebooks/ (as JupyterLab does): the second run must be as clean as the first
 (no cell raises unless it is tagged `raises-exception`, and each tagged cell
 still raises; nothing is written to stderr). Re-running is what fails when a
 server keeps its port, a thread survives its cluster, or state leaks between
-runs. After all ten chapters, one last cell calls `labsupport.shutdown_all()`
-and lists what the kernel still holds beyond what it held at start: threads,
-child processes, listening sockets and temporary folders. All must be empty.
+runs. Chapters no longer stop their servers in a last cell (after Run All the
+learner plays with them), so each run leaves its lab running. After all the
+chapters, one cell calls `labsupport.shutdown_all()` and lists what the
+kernel still holds beyond what it held at start: threads, child processes,
+listening sockets and temporary folders. All must be empty. Finally a chapter
+runs once more and the kernel is shut down as JupyterLab does it, with the
+chapter's servers still running: its exit must stop every redis-server it
+started and remove its lab folder.
 """
 
 import json
@@ -15,7 +20,9 @@ import os
 import pathlib
 
 import nbformat
+import psutil
 import pytest
+from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 pytestmark = pytest.mark.slow          # minutes, not seconds: `pytest -m "not slow"` skips it while you work
@@ -95,9 +102,15 @@ class Kernel:
 
 
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("reruns")
-    temp = folder / "tmp"          # the kernel's own temp folder: what appears in it came from the lab
+def kernel_temp(tmp_path_factory):
+    """The kernel's own temp folder: what appears in it came from the lab."""
+    return tmp_path_factory.mktemp("reruns")
+
+
+@pytest.fixture(scope="module")
+def kernel(kernel_temp):
+    folder = kernel_temp
+    temp = folder / "tmp"
     temp.mkdir()
     env = dict(os.environ, LABSUPPORT_PROGRESS=str(folder / "progress.json"), TMPDIR=str(temp))
     client = NotebookClient(nbformat.v4.new_notebook(), kernel_name="python3", timeout=CELL_TIMEOUT,
@@ -142,3 +155,29 @@ def test_shutdown_all_leaves_no_threads_processes_sockets_or_temp_dirs(kernel):
     source = LEFTOVERS.format(before=kernel.before, names=KERNEL_THREAD_NAMES, modules=KERNEL_THREAD_MODULES)
     leftovers = json.loads(kernel.run_code(source))
     assert leftovers == {"threads": [], "children": [], "listening": [], "temp_dirs": []}
+
+
+CHILDREN = """
+import json as _json, psutil as _psutil
+print(_json.dumps([child.pid for child in _psutil.Process().children(recursive=True)]))
+"""
+
+
+def test_the_kernels_exit_stops_everything_and_removes_its_folder(kernel, kernel_temp):
+    """Issue 14: nothing outlives the kernel, though no chapter ends with shutdown_all() any more."""
+    path = NOTEBOOKS / "04_state_exists_somewhere.ipynb"         # Redis, SQLite, object store, job queue
+    assert problems(kernel.run_notebook(nbformat.read(path, as_version=4)), 1) == []
+    children = json.loads(kernel.run_code(CHILDREN))
+    redis_servers = [pid for pid in children if "redis" in psutil.Process(pid).name()]
+    temp = kernel_temp / "tmp"
+    assert any(p.name.startswith("labsupport-") for p in temp.iterdir())   # the chapter's lab is still there
+    # Shut down as JupyterLab does: ask, then kill if the kernel has not exited after shutdown_wait_time
+    # (5 s by default). A kernel that is killed runs no atexit, so its lab folder would stay behind.
+    run_sync(kernel.client.km.shutdown_kernel)(now=False)
+    for pid in children:
+        try:
+            psutil.Process(pid).wait(timeout=10)
+        except psutil.NoSuchProcess:
+            continue
+    assert [pid for pid in redis_servers if psutil.pid_exists(pid)] == []
+    assert sorted(p.name for p in temp.iterdir()) == []

@@ -5,18 +5,18 @@ import threading
 
 import pytest
 
-from labsupport.engine import Instance, Response
+from labsupport.engine import Application, Instance, Response
 from tests.conftest import lab_threads, wait_for
 from tests.http_util import call, raw_exchange
 
 
-class Counter:
+class Counter(Application):
     """A tiny app that remembers how many requests it served: memory a crash must lose."""
 
     def __init__(self):
         self.count = 0
 
-    def handle(self, request):
+    def handle(self, request, instance):
         self.count += 1
         return Response(200, {"count": self.count})
 
@@ -45,7 +45,7 @@ def test_kill_discards_memory_and_restart_starts_empty():
 def test_kill_cuts_open_keep_alive_connections():
     server = Instance(Counter).start()
     sock = socket.create_connection(server.address)
-    sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    sock.sendall(f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n\r\n".encode())
     assert b"200" in sock.recv(4096)
     server.kill()
     sock.settimeout(2)
@@ -105,8 +105,8 @@ def test_broken_http_gets_json_errors_and_the_server_keeps_serving():
 
 
 def test_an_app_bug_costs_one_request_not_the_server():
-    class Buggy:
-        def handle(self, request):
+    class Buggy(Application):
+        def handle(self, request, instance):
             raise ZeroDivisionError("oops")
 
     with Instance(Buggy) as server:

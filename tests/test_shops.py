@@ -1,4 +1,4 @@
-"""shop_api.py, stateless_shop.py, stateful_shop.py: one API, two places for state, and clear errors for bad input."""
+"""shop/api.py, shop/stateless.py, shop/stateful.py: one API, two places for state, and clear errors for bad input."""
 
 import jwt
 import pytest
@@ -76,6 +76,23 @@ def test_bad_input_gets_its_status_a_json_error_and_the_shop_keeps_serving(shop,
     assert call(shop.url, "GET", "/cart", headers=auth)[0] == 200
 
 
+def test_every_401_carries_a_bearer_challenge_with_invalid_token_when_a_credential_was_sent(shop):
+    status, headers, _ = call(shop.url, "GET", "/cart")
+    assert status == 401 and headers["WWW-Authenticate"] == "Bearer"                 # nothing sent: no error code
+    status, headers, _ = call(shop.url, "GET", "/cart", headers={"Authorization": "Bearer made-up"})
+    assert status == 401 and headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'  # bad token, unknown session
+    auth = login(shop)
+    call(shop.url, "POST", "/logout", headers=auth)
+    status, headers, _ = call(shop.url, "GET", "/cart", headers=auth)                 # revoked token, ended session
+    assert status == 401 and headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_an_unknown_session_cookie_gets_invalid_token_from_the_stateful_shop():
+    with Cluster.stateful(instances=1) as shop:
+        status, headers, _ = call(shop.url, "GET", "/cart", headers={"Cookie": "session=made-up"})
+    assert status == 401 and headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
 def test_stateless_shop_refuses_tampered_alg_none_and_expired_tokens():
     with Cluster.stateless(instances=1) as shop:
         token = call(shop.url, "POST", "/login", {"user": "alice"})[2]["token"]
@@ -86,8 +103,8 @@ def test_stateless_shop_refuses_tampered_alg_none_and_expired_tokens():
             shop.tokens.issue("alice", now=claims["iat"] - 2 * shop.tokens.ttl_s),
         ]
         for bad in forged:
-            status, _, body = call(shop.url, "GET", "/cart", headers={"Authorization": f"Bearer {bad}"})
-            assert status == 401, body
+            status, headers, body = call(shop.url, "GET", "/cart", headers={"Authorization": f"Bearer {bad}"})
+            assert status == 401 and headers["WWW-Authenticate"] == 'Bearer error="invalid_token"', body
 
 
 def test_the_stateless_instance_holds_nothing_after_the_response_and_the_stateful_one_does():
@@ -95,8 +112,9 @@ def test_the_stateless_instance_holds_nothing_after_the_response_and_the_statefu
         for cluster in (stateless, stateful):
             for name in ("alice", "bob"):
                 cluster.user(name).add("book")
-        assert stateless.instances[0].app.held_state() == {"sessions": 0, "carts": 0}
-        assert stateful.instances[0].app.held_state() == {"sessions": 2, "carts": 2}
+        held = stateless.instances[0].held_state()
+        assert (held.entries, held.bytes) == (0, 0) and set(held.left_out) == {"tokens", "database", "cache"}
+        assert stateful.instances[0].held_state().entries_in("sessions") == 2
         assert stateless.database.count("cart:") == 2
 
 
@@ -105,7 +123,7 @@ def test_a_database_outage_gives_503_fast_and_recovers_without_restart():
         alice = shop.user("alice")
         alice.add("book")
         shop.database.down()
-        status, _, body = call(shop.url, "GET", "/cart", headers={"Authorization": f"Bearer {alice.token}"})
+        status, _, body = call(shop.url, "GET", "/cart", headers={"Authorization": f"Bearer {alice.credential}"})
         assert status == 503
         shop.database.up()
         assert alice.cart() == {"book": 1}

@@ -1,15 +1,19 @@
 """The simulations of labsupport.sim: seeded, and showing what the course claims.
 
 Pinned here: the same seed gives the same result and another seed other
-details; autoscaling a stateless tier clears a spike sooner than a tier whose
-sessions are pinned, and a stateful scale-down either loses sessions or pays
-for draining in instance-hours (chapter 02 F4, chapter 06 W2); a rolling
-deploy of a stateful tier trades deploy time against lost sessions, while a
-stateless one loses nothing (F5, W5); a region failure costs a stateless tier
-no sessions and a stateful one the failed region's sessions (W6); and the
-request-level model of the lab's cluster reaches the queueing-theory
-throughput. Models run at small scale here; benchmarks/sim_speed.py times
-the full scale.
+details; the HPA's rule (hpa.py) step by step: load over target rounded up,
+a 10 % tolerance both ways, starting instances counted as idle, the
+scale-down window, rate-limit policies and bounds; autoscaling a stateless
+tier clears a spike sooner than a tier whose sessions are pinned, and a
+stateful scale-down either loses sessions or pays for draining in
+instance-hours (chapter 06 W2); a rolling deploy of a stateful tier trades
+deploy time against lost sessions, while a stateless one loses nothing (F5,
+W5); in a region failure the replication choice, not the tier, decides what
+is lost, synchronous replication charges every write a round trip, and a
+stateful tier's replica region overloads where a stateless tier spreads
+(W6); and the request-level model of the lab's cluster reaches the
+capacity bound. Models run at small scale here; benchmarks/sim_speed.py
+times the full scale.
 """
 
 import math
@@ -20,15 +24,23 @@ from matplotlib.figure import Figure
 
 from labsupport import InvalidArgumentError, LabError
 from labsupport.sim import (
+    CARD,
+    REPLICATIONS,
+    Instances,
+    Percent,
+    ScalingRule,
     compare_autoscaling,
     compare_drain_timeouts,
     compare_region_failure,
+    folded,
     scaling_tiers,
     simulate_autoscaling,
     simulate_cluster,
     simulate_region_failure,
     simulate_rolling_deploy,
 )
+from labsupport.sim import regions as regions_model
+from labsupport.sim import replication as replication_model
 
 SMALL_PEAK = 100          # instances at the day's normal peak: fast, same shape as 1,000
 
@@ -47,8 +59,9 @@ def deploys():
 
 @pytest.fixture(scope="module")
 def regions():
-    stateless, memory_only, replica = compare_region_failure(regions=3, replication_lag_s=5, seed=7).results
-    return {"stateless": stateless, "memory_only": memory_only, "replica": replica}
+    """Both tiers with no replication, an async replica 5 s behind, and sync replication."""
+    comparison = compare_region_failure(regions=3, replication_lag_s=5, seed=7)
+    return {(r.tier, r.replication): r for r in comparison.results}
 
 
 # --- seeds --------------------------------------------------------------------------------------
@@ -166,22 +179,48 @@ def test_deploy_records_every_instance_moving_to_v2():
 
 # --- regions (W6) -------------------------------------------------------------------------------
 
-def test_region_failure_costs_a_stateless_tier_no_sessions(regions):
-    assert regions["stateless"].sessions_lost == 0
-    assert regions["stateless"].writes_lost == 0
+@pytest.mark.parametrize("replication", REPLICATIONS)
+def test_the_replication_not_the_tier_decides_what_is_lost(regions, replication):
+    stateless, stateful = regions["stateless", replication], regions["stateful", replication]
+    assert (stateless.writes_lost, stateless.sessions_lost, stateless.rpo_s) == \
+        (stateful.writes_lost, stateful.sessions_lost, stateful.rpo_s)
 
 
-def test_region_failure_loses_the_failed_regions_sessions_when_they_live_in_memory(regions):
+def test_without_replication_the_failed_regions_sessions_are_gone_for_both_tiers(regions):
     per_region = 10 * 100 * 0.6 / 0.2       # instances x rps each x utilisation / rps per session
-    assert regions["memory_only"].sessions_lost == pytest.approx(per_region, rel=0.1)
+    for tier in ("stateless", "stateful"):
+        assert regions[tier, "none"].sessions_lost == pytest.approx(per_region, rel=0.1)
+        assert math.isinf(regions[tier, "none"].rpo_s)
 
 
-def test_async_replica_keeps_sessions_but_loses_the_lag_window(regions):
-    replica = regions["replica"]
-    assert replica.sessions_lost == 0
-    assert 0 < replica.writes_lost < regions["memory_only"].writes_lost
-    assert replica.failover_s > regions["stateless"].failover_s
-    assert replica.requests_failed > regions["stateless"].requests_failed
+def test_an_async_replica_loses_the_lag_window_and_sync_loses_nothing(regions):
+    replica, synchronous = regions["stateless", "async"], regions["stateless", "sync"]
+    assert replica.rpo_s == 5 and replica.sessions_lost == 0
+    assert 0 < replica.writes_lost < regions["stateless", "none"].writes_lost
+    assert synchronous.rpo_s == 0 and synchronous.writes_lost == 0 and synchronous.sessions_lost == 0
+
+
+def test_sync_replication_charges_every_write_a_cross_region_round_trip(regions):
+    for tier in ("stateless", "stateful"):
+        assert regions[tier, "sync"].write_ms - regions[tier, "async"].write_ms == replication_model.CROSS_REGION_RTT_MS
+        assert regions[tier, "async"].write_ms == regions[tier, "none"].write_ms == replication_model.LOCAL_WRITE_MS
+
+
+def test_recovery_time_is_detection_then_promotion_for_a_stateless_tier(regions):
+    assert regions["stateless", "none"].rto_s == pytest.approx(regions_model.DETECT_S, abs=2)
+    promoted = regions_model.DETECT_S + replication_model.PROMOTE_S
+    assert regions["stateless", "async"].rto_s == pytest.approx(promoted, abs=2)
+    assert regions["stateless", "sync"].rto_s == pytest.approx(promoted, abs=2)
+
+
+def test_a_stateful_tier_pins_the_failed_users_to_the_replica_region_and_overloads_it(regions):
+    stateless, stateful = regions["stateless", "async"], regions["stateful", "async"]
+    assert stateless.peak_survivor_utilisation < 1 < stateful.peak_survivor_utilisation
+    assert stateful.rto_s > 5 * stateless.rto_s
+    assert stateful.requests_failed > 2 * stateless.requests_failed
+    load = stateful.series
+    after = [i for i, t in enumerate(load["time_s"]) if t > 1800 + 120]
+    assert max(load["us-east_load_pct"][i] for i in after) > 100 > max(load["ap-south_load_pct"][i] for i in after)
 
 
 def test_failover_needs_spare_capacity_in_the_surviving_regions():
@@ -189,6 +228,17 @@ def test_failover_needs_spare_capacity_in_the_surviving_regions():
     two = simulate_region_failure("stateless", regions=2, seed=7)
     assert three.peak_survivor_utilisation < 1 < two.peak_survivor_utilisation
     assert two.requests_failed > 5 * three.requests_failed
+    assert two.rto_s is None                  # one region cannot carry both: service never fully back
+
+
+def test_the_region_plot_shares_its_axes_and_marks_the_failure(regions):
+    comparison = compare_region_failure(seed=7)
+    figure = Figure()
+    axes = figure.subplots(1, 2, sharex=True, sharey=True)
+    assert comparison.plot("async", axes) is axes
+    assert axes[0].get_shared_y_axes().joined(axes[0], axes[1])
+    assert axes[0].get_title() != axes[1].get_title()
+    assert any("service back" in text.get_text() for ax in axes for text in ax.texts)
 
 
 # --- calibration against the live lab -----------------------------------------------------------
@@ -258,3 +308,90 @@ def test_series_are_plain_lists_a_notebook_can_plot(day):
     series = day["stateless"].series
     assert len(series["hour"]) == len(series["instances"]) == 24 * 60
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in series["demand_rps"])
+
+
+# --- the HPA's rule (hpa.py), shared by the simulated day and the live autoscaler ---------------
+
+def _rule(**options):
+    settings = dict(target=0.5, min_instances=1, max_instances=100, scale_down_window_s=300)
+    return ScalingRule(**dict(settings, **options))
+
+
+def test_the_rule_asks_for_load_over_target_rounded_up():
+    rule = _rule()
+    assert rule.propose(load=3.0, ready=4) == 6            # 75 % busy against 50 %: 4 x 1.5
+    assert rule.propose(load=1.4, ready=2) == 3            # 1.4 / 0.5 = 2.8 -> 3
+    assert _rule(target=0.7).propose(load=1.4, ready=1) == 2   # exactly 2, not 3 (float dust ignored)
+
+
+@pytest.mark.parametrize("load, proposal", [(2.1, 4), (1.9, 4), (2.3, 5), (1.7, 4), (1.5, 3)])
+def test_the_tolerance_holds_both_ways(load, proposal):
+    # 4 instances at a 50 % target want a load of 2.0; within 10 % (1.8 .. 2.2) nothing changes
+    assert _rule().propose(load=load, ready=4) == proposal
+
+
+def test_starting_instances_count_as_idle_when_scaling_up():
+    rule = _rule()
+    assert rule.propose(load=3.0, ready=4) == 6
+    assert rule.propose(load=3.0, ready=4, starting=2) == 6     # the 2 already coming are enough
+    assert rule.propose(load=5.0, ready=4, starting=2) == 10    # 5.0 / 0.5: four more on top
+
+
+def test_scale_down_waits_for_the_highest_proposal_of_the_window():
+    rule = _rule(scale_down_window_s=300)
+    assert rule.decide(0, load=5.0, ready=10) == 10
+    assert rule.decide(15, load=1.0, ready=10) == 10            # quiet, but 10 was wanted 15 s ago
+    assert rule.decide(290, load=1.0, ready=10) == 10
+    assert rule.decide(315, load=1.0, ready=10) == 2            # the busy proposal has left the window
+
+
+def test_scale_up_is_limited_to_double_or_four_more_per_period():
+    rule = _rule()
+    assert rule.decide(0, load=50.0, ready=2) == 6              # max(2 x 2, 2 + 4)
+    assert rule.decide(5, load=50.0, ready=6) == 6              # the same 15 s period: no more yet
+    assert rule.decide(15, load=50.0, ready=6) == 12            # next period: double again
+    assert rule.decide(30, load=50.0, ready=12) == 24
+
+
+def test_custom_policies_and_bounds_apply():
+    slow = _rule(scale_up=(Instances(1, 60),), scale_down=(Percent(50, 60),), scale_down_window_s=0,
+                 max_instances=8, min_instances=2)
+    assert slow.decide(0, load=50.0, ready=4) == 5
+    assert slow.decide(30, load=50.0, ready=5) == 5
+    assert slow.decide(61, load=50.0, ready=5) == 6             # one more per minute
+    assert slow.decide(130, load=0.1, ready=6) == 3             # at most half of the 6 of a minute ago
+    assert slow.decide(200, load=0.1, ready=3) == 2             # half of 3, but never below min_instances
+    assert _rule(max_instances=8).decide(0, load=50.0, ready=4) == 8
+
+
+def test_the_simulated_day_holds_capacity_for_the_scale_down_window():
+    def first_drop_after_peak(window_s):
+        counts = simulate_autoscaling("stateless", SMALL_PEAK, 7, scale_down_window_s=window_s).series["instances"]
+        peak = counts.index(max(counts))
+        return next(m for m in range(peak + 1, len(counts)) if counts[m] < counts[m - 1]) - peak
+
+    drops = [first_drop_after_peak(window_s) for window_s in (0, 300, 600)]
+    assert drops == sorted(drops) and drops[0] < drops[1] < drops[2]       # minutes after the rush's peak
+
+
+@pytest.mark.parametrize("options", [dict(target=0), dict(target=1.5), dict(min_instances=0),
+                                     dict(min_instances=5, max_instances=2), dict(tolerance=-0.1)])
+def test_the_rule_refuses_bad_settings(options):
+    with pytest.raises(InvalidArgumentError):
+        _rule(**options)
+
+
+def test_a_folded_result_shows_a_summary_in_html_and_the_whole_table_as_text(day):
+    shown = folded(day["drain"], "one day, click to unfold")
+    assert repr(shown) == day["drain"].table()
+    page = shown._repr_html_()
+    assert page.startswith("<details><summary>one day, click to unfold</summary><table>")
+    assert folded("plain text", "a note")._repr_html_().endswith("<pre>&#x27;plain text&#x27;</pre></details>")
+
+
+def test_figures_use_the_card_without_touching_rcparams(day):
+    before = dict(matplotlib.rcParams)
+    figure = Figure()
+    day["stateless"].plot(figure.subplots())
+    assert figure.get_facecolor()[:3] == matplotlib.colors.to_rgb(CARD)
+    assert dict(matplotlib.rcParams) == before

@@ -2,13 +2,12 @@
 checkpoint (window state plus input position, saved together) makes them right again, for tumbling,
 sliding and session windows alike."""
 
-import tempfile
 import threading
 
 import pytest
 
 from labsupport import ClusterClosedError, InvalidArgumentError
-from labsupport.engine import running
+from labsupport.engine import lab_folder, running
 from labsupport.services import (
     CheckpointStore,
     Event,
@@ -142,8 +141,8 @@ def test_misuse_gets_a_clear_error():
         window_experiment(kill_at=5000)
 
 
-def test_nothing_is_left_behind(tmp_path, monkeypatch):
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+def test_nothing_is_left_behind(tmp_path):
+    lab_files = set(lab_folder().iterdir())       # the experiment's own folder goes in the lab's folder
     threads = threading.active_count()
     window_experiment("tumbling", checkpoint_every=100)
     kept = tmp_path / "kept"
@@ -151,5 +150,6 @@ def test_nothing_is_left_behind(tmp_path, monkeypatch):
     window_experiment("session", checkpoint_every=100, directory=kept)
     assert running() == []
     assert threading.active_count() == threads
+    assert set(lab_folder().iterdir()) == lab_files
     assert [p.name for p in tmp_path.iterdir()] == ["kept"]
     assert [p.name for p in kept.iterdir()] == ["session-checkpoint.json"]

@@ -15,40 +15,48 @@ the lessons:
   receiving the request, the outcome is unknown: only an idempotent request
   (GET, PUT, DELETE, or a POST with an ``Idempotency-Key``) is retried;
   anything else gets a 502 that says the outcome is unknown.
-* **Draining.** A draining instance gets no new clients; clients pinned to it
-  by a sticky cookie keep reaching it until their sessions end.
+* **Draining.** A draining instance gets no new clients; clients its policy
+  pins to it (a sticky cookie) keep reaching it until their sessions end.
+
+The balancer never asks which policy it holds: it calls the policy's
+``pinned``, ``choose`` and ``response_headers`` (``policies.py``), so a policy
+of your own works the same way. It is itself an ``Application``, run by an
+``Instance`` like any other server.
 
 WebSocket upgrades are passed through: the balancer picks an instance once
-and then copies bytes both ways until either side closes (chapter 05).
+and then copies bytes both ways until either side closes (chapter 05). How
+one request is written on and its answer read back is in ``forwarding.py``.
+
+Every request is counted *in flight* on the instance it was sent to, from the
+moment the instance is chosen until its answer is back (or the tunnel closes):
+``least_connections`` reads that count, and a drain waits for it to reach 0.
+Both changes happen in one place, the ``_reserve`` context manager.
 """
 
+import contextlib
 import http.client
 import random
-import select
 import socket
 import threading
 import time
 
 from ..errors import InvalidArgumentError, UnknownInstanceError
-from . import registry
+from .application import Application
 from .events import EventLog
+from .forwarding import Upstream, copy_both_ways, tunnel_bytes
+from .http1 import BadMessage
 from .instance import Instance, Response
-from .policies import STICKY_COOKIE, Sticky, make_policy
+from .lifecycle import Closable
+from .policies import make_policy
 
 __all__ = ["Balancer", "PooledInstance"]
 
 IDEMPOTENT_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
 UNHEALTHY_AFTER = 2           # consecutive failed health checks before an instance is taken out
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
-              "host", "content-length", "content-type", "server", "date"}   # the last two the balancer writes itself
 
 
 class _NotSent(Exception):
     """The request never reached the instance: retrying elsewhere is always safe."""
-
-
-class _Unforwardable(Exception):
-    """The request is too malformed to pass on (say, a control character in its path): a 400."""
 
 
 class _NoAnswer(Exception):
@@ -72,22 +80,19 @@ class PooledInstance:
         self._lock = threading.Lock()
 
     def connection(self):
-        """An idle pooled connection that still looks alive, or a new one (``_NotSent`` if refused)."""
-        with self._lock:
-            while self._idle:
-                conn = self._idle.pop()
-                readable, _, _ = select.select([conn.sock], [], [], 0)
-                if not readable:          # an idle socket with something to read has been closed by the peer
-                    return conn
-                conn.close()
-        conn = http.client.HTTPConnection(*self.address, timeout=self.timeout)
-        try:
-            conn.connect()
-        except OSError as exc:
+        """An idle pooled ``Upstream`` that still looks alive, or a new one (``_NotSent`` if refused)."""
+        while True:
+            with self._lock:                       # the lock guards the list only: checking a socket waits on the OS
+                conn = self._idle.pop() if self._idle else None
+            if conn is None:
+                break
+            if not conn.closed_by_peer():
+                return conn
             conn.close()
+        try:
+            return Upstream(self.address, self.timeout)
+        except OSError as exc:
             raise _NotSent(f"{self.name} refused the connection ({exc.__class__.__name__})") from None
-        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return conn
 
     def give_back(self, conn):
         with self._lock:
@@ -103,19 +108,27 @@ class PooledInstance:
         return f"<PooledInstance {self.name} {self.status} in_flight={self.in_flight}>"
 
 
-class Balancer:
+class Balancer(Closable, Application):
     """A reverse proxy with a policy, health checks, safe retries and draining.
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``. Its HTTP side is ``handle(request)``.
+    ``set_canary``. Its HTTP side is ``handle(request, own_instance)``.
+    ``instance_noun`` names what it balances in its error messages ("no
+    healthy game server"); ``policy`` is a name or a ``Policy`` object.
     """
 
+    not_state = {"server": "the instance this balancer runs on", "events": "the shared event log",
+                 "_lock": "a lock", "_stop": "a stop signal", "_checker": "the health-check thread",
+                 "_canary_rng": "a random generator", "health_interval": "configuration",
+                 "timeout": "configuration", "instance_noun": "configuration"}
+
     def __init__(self, policy="round_robin", seed=0, health_interval=0.2, timeout=10.0,
-                 name="balancer", events=None):
+                 name="balancer", events=None, instance_noun="instance"):
         if health_interval <= 0:
             raise InvalidArgumentError(f"health_interval must be > 0 seconds, not {health_interval!r}")
         self.policy = make_policy(policy, seed)
+        self.instance_noun = instance_noun
         self.health_interval = health_interval
         self.timeout = timeout
         self.events = events if events is not None else EventLog()
@@ -138,23 +151,16 @@ class Balancer:
         self._stop.clear()
         self._checker = threading.Thread(target=self._health_loop, name="balancer-health", daemon=True)
         self._checker.start()
-        registry.register(self)
+        self._opened()
         return self
 
-    def close(self):
+    def _close(self):
         self._stop.set()
         if self._checker is not None:
             self._checker.join()
         self.server.close()
         for instance in self.instances():
             instance.close_connections()
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- the instance list ------------------------------------------------------
     def add_instance(self, name, address):
@@ -203,33 +209,41 @@ class Balancer:
 
     # -- choosing ----------------------------------------------------------------
     def _candidates(self, request, exclude):
-        instances = [b for b in self.instances() if b.name not in exclude]
-        ready = [b for b in instances if b.status == "up"]
-        if isinstance(self.policy, Sticky):
-            pinned = request.cookie(STICKY_COOKIE)
-            if any(b.name == pinned and b.status in ("up", "draining") for b in instances):
-                # A pinned client keeps its instance, even a draining one: its session is there.
-                return [b for b in instances if b.name == pinned]
+        serving = [i for i in self.instances() if i.name not in exclude and i.status in ("up", "draining")]
+        pinned = self.policy.pinned(serving, request)
+        if pinned is not None:
+            return [pinned]          # a pinned client keeps its instance, even a draining one: its session is there
+        ready = [i for i in serving if i.status == "up"]
         if self._canary and ready:
             names, fraction = self._canary
             to_canary = self._canary_rng.random() < fraction
-            group = [b for b in ready if (b.name in names) == to_canary]
+            group = [i for i in ready if (i.name in names) == to_canary]
             ready = group or ready
         return ready
 
+    @contextlib.contextmanager
     def _reserve(self, request, exclude):
-        """Choose an instance and count the request as in flight on it, in one step.
+        """``with self._reserve(request, tried) as instance:`` the request is in flight on ``instance`` inside.
 
-        Doing both under one lock means that once ``set_draining`` returns, no
-        request can still be on its way to that instance uncounted, so a drain
-        that waits for ``in_flight == 0`` really has nothing left to wait for.
+        Choosing the instance and counting the request happen under one lock, so
+        once ``set_draining`` returns no request can still be on its way to that
+        instance uncounted; the count goes down when the block ends, however it
+        ends (answered, failed, tunnel closed). These are the only two places
+        ``in_flight`` changes, so a drain that waits for ``in_flight == 0``
+        really has nothing left to wait for. ``instance`` is None when no
+        instance can take the request.
         """
         with self._lock:
             instance = self.policy.choose(self._candidates(request, exclude), request)
             if instance is not None:
                 instance.in_flight += 1
                 instance.requests += 1
-            return instance
+        try:
+            yield instance
+        finally:
+            if instance is not None:
+                with self._lock:
+                    instance.in_flight -= 1
 
     def _mark_down(self, instance, why):
         if instance.status == "up":
@@ -239,37 +253,36 @@ class Balancer:
         instance.close_connections()
 
     # -- the HTTP side -------------------------------------------------------------
-    def handle(self, request):
+    def handle(self, request, own_instance):   # own_instance is self.server; the instances it forwards to are below
         if (request.headers.get("Upgrade") or "").lower() == "websocket":
             return self._tunnel(request)
         safe = request.method in IDEMPOTENT_METHODS or bool(request.headers.get("Idempotency-Key"))
         tried = []
         maybe_applied = False                       # did any attempt reach an instance that then died?
         while True:
-            instance = self._reserve(request, tried)
-            if instance is None:
-                why = "no healthy instance" if not tried else f"tried {', '.join(tried)}; none could answer"
-                if maybe_applied:
-                    return Response(502, {"error": f"{why}; an earlier attempt may have been applied",
-                                          "outcome": "unknown"})
-                return Response(503, {"error": f"{why}; the service is unavailable", "outcome": "not_processed"},
-                                headers={"Retry-After": "1"})
-            tried.append(instance.name)
-            try:
-                response = self._forward(instance, request)
-            except _Unforwardable as exc:
-                return Response(400, {"error": f"this request cannot be forwarded: {exc}", "outcome": "not_processed"})
-            except _NotSent as exc:
-                self._mark_down(instance, str(exc))
-                continue
-            except _NoAnswer:
-                self._mark_down(instance, "connection lost mid-request")
-                maybe_applied = True
-                if safe:
+            with self._reserve(request, tried) as instance:
+                if instance is None:
+                    why = (f"no healthy {self.instance_noun}" if not tried
+                           else f"tried {', '.join(tried)}; none could answer")
+                    if maybe_applied:
+                        return Response(502, {"error": f"{why}; an earlier attempt may have been applied",
+                                              "outcome": "unknown"})
+                    return Response(503, {"error": f"{why}; the service is unavailable",
+                                          "outcome": "not_processed"}, headers={"Retry-After": "1"})
+                tried.append(instance.name)
+                try:
+                    response = self._forward(instance, request)
+                except _NotSent as exc:
+                    self._mark_down(instance, str(exc))
                     continue
-                return Response(502, {"error": f"{instance.name} died while handling this request; it may or may "
-                                               "not have been applied. Send an Idempotency-Key to make retries safe.",
-                                      "outcome": "unknown"})
+                except _NoAnswer:
+                    self._mark_down(instance, "connection lost mid-request")
+                    maybe_applied = True
+                    if safe:
+                        continue
+                    return Response(502, {"error": f"{instance.name} died while handling this request; it may or "
+                                                   "may not have been applied. Send an Idempotency-Key to make "
+                                                   "retries safe.", "outcome": "unknown"})
             for key, value in self.policy.response_headers(request, instance).items():
                 response.headers.setdefault(key, [])
                 response.headers[key].append(value)
@@ -278,58 +291,34 @@ class Balancer:
             return response
 
     def _forward(self, instance, request):
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        headers["X-Forwarded-For"] = "127.0.0.1"
-        if request.body:
-            headers["Content-Type"] = request.headers.get("Content-Type", "application/json")
-        if any(not 32 < ord(ch) < 127 for ch in request.target):
-            with self._lock:
-                instance.in_flight -= 1
-            raise _Unforwardable("the path must be printable ASCII; percent-encode anything else")
+        """Pass ``request`` on over a pooled connection; ``_NotSent`` or ``_NoAnswer`` if that fails."""
+        upstream = instance.connection()
         try:
-            conn = instance.connection()
-            try:
-                conn.request(request.method, request.target, body=request.body or None, headers=headers)
-                answer = conn.getresponse()
-                payload = answer.read()
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                with self._lock:
-                    instance.failures += 1
-                raise _NoAnswer() from None
-        finally:
+            response = upstream.exchange(request)
+        except (OSError, BadMessage):
+            upstream.close()
             with self._lock:
-                instance.in_flight -= 1
-        if answer.will_close:
-            conn.close()
+                instance.failures += 1
+            raise _NoAnswer() from None
+        if upstream.reusable:
+            instance.give_back(upstream)
         else:
-            instance.give_back(conn)
-        relayed = {}
-        for key, value in answer.getheaders():
-            if key.lower() not in HOP_BY_HOP:
-                relayed.setdefault(key, []).append(value)
-        return Response(answer.status, raw=payload, headers=relayed,
-                        content_type=answer.getheader("Content-Type", "application/json"))
+            upstream.close()
+        return response
 
     def _tunnel(self, request):
         """Pass a WebSocket upgrade to one instance, then copy bytes both ways until one side closes."""
-        instance = self._reserve(request, [])
-        if instance is None:
-            return Response(503, {"error": "no healthy game server"})
-        try:
+        with self._reserve(request, []) as instance:
+            if instance is None:
+                return Response(503, {"error": f"no healthy {self.instance_noun}"})
             try:
                 upstream = socket.create_connection(instance.address, timeout=self.timeout)
             except OSError:
                 self._mark_down(instance, "refused a WebSocket connection")
                 return Response(503, {"error": f"{instance.name} is unreachable; try again"})
-            lines = [f"{request.method} {request.target} HTTP/1.1"]
-            lines += [f"{k}: {v}" for k, v in request.headers.items()]
             with upstream:
-                upstream.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + request.body)
-                _copy_both_ways(request.client, upstream, self._stop)
-        finally:
-            with self._lock:
-                instance.in_flight -= 1
+                upstream.sendall(tunnel_bytes(request, "%s:%d" % instance.address))
+                copy_both_ways(request.client, upstream, self._stop)
         return None                               # the connection was used up by the tunnel
 
     # -- health checks --------------------------------------------------------------
@@ -358,20 +347,3 @@ def _probe(address, timeout):
         return False
     finally:
         conn.close()
-
-
-def _copy_both_ways(a, b, stop):
-    """Relay bytes between two sockets until either closes or ``stop`` is set."""
-    a.settimeout(None)
-    b.settimeout(None)
-    while not stop.is_set():
-        readable, _, _ = select.select([a, b], [], [], 0.2)
-        for source in readable:
-            target = b if source is a else a
-            try:
-                data = source.recv(65536)
-                if not data:
-                    return
-                target.sendall(data)
-            except OSError:
-                return

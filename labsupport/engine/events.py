@@ -10,13 +10,15 @@ import collections
 import threading
 import time
 
+from .held_state import Infrastructure
+
 __all__ = ["Event", "EventLog"]
 
 Event = collections.namedtuple("Event", "time source kind message")
 
 
-class EventLog:
-    """Keeps the newest ``maxlen`` events; older ones fall off the end."""
+class EventLog(Infrastructure):
+    """Keeps the newest ``maxlen`` events; older ones fall off the end. Shared, so never an instance's state."""
 
     def __init__(self, maxlen=500):
         self._events = collections.deque(maxlen=maxlen)

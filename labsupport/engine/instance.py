@@ -1,8 +1,8 @@
 """A real HTTP server instance: the unit you start, crash, drain and replace.
 
 Every shop instance (and the load balancer) is one of these: an HTTP/1.1
-server from the standard library's ``http.server``, listening on 127.0.0.1 on
-a port the OS picks, serving each connection in its own daemon thread. What
+server (``listener.py``), listening on 127.0.0.1 on a port the OS picks,
+serving each connection in its own daemon thread. What
 makes it a *lab* server is its lifecycle, which is the subject of the course:
 
 * ``stop()`` is a graceful shutdown (draining): refuse new requests, let the
@@ -16,7 +16,9 @@ serves at most ``workers`` requests at once and spends ``service_ms`` on each
 (a sleep, so it does not hold the GIL); extra requests wait in a queue, and
 past ``queue_limit`` waiting requests the instance answers 503.
 
-The application is any object with ``handle(request) -> Response``. Chapter 01
+The application is an ``Application`` (``application.py``): the instance calls
+its ``handle(request, instance)`` for every request, asks it ``held_state()``
+when you do, and calls its ``close()`` after a graceful stop. Chapter 01
 onwards uses it; chapter 06 reads its stats.
 """
 
@@ -24,8 +26,11 @@ import socket
 import threading
 import time
 
-from . import registry
+from ..errors import InvalidArgumentError
+from .application import Application
 from .events import EventLog
+from .held_state import HeldState
+from .lifecycle import Closable
 from .listener import Listener
 from .messages import MAX_BODY_BYTES, HTTPError, Request, Response
 
@@ -69,16 +74,17 @@ class Capacity:
         self._free.release()
 
 
-class Instance:
-    """One server instance: an application object behind a real HTTP listener.
+class Instance(Closable):
+    """One server instance: an ``Application`` behind a real HTTP listener.
 
-    For callers: ``start``, ``stop``, ``kill``, ``restart``, ``close``, and the
-    read-only ``url``, ``state``, ``alive``, ``stats``, ``events``. For
-    subclasses and wrappers: ``serve(request)``, which runs the capacity model
-    and the application and must never raise.
+    For callers: ``start``, ``stop``, ``kill``, ``restart``, ``close``,
+    ``held_state()``, and the read-only ``url``, ``status``, ``alive``,
+    ``stats``, ``events``; ``app`` is the live application (None while not
+    running). For subclasses and wrappers: ``serve(request)``, which runs the
+    capacity model and the application and must never raise.
     """
 
-    def __init__(self, app_factory, name="server", version="v1", workers=8, service_ms=0.0,
+    def __init__(self, app_factory, name="instance", version="v1", workers=8, service_ms=0.0,
                  queue_limit=64, identity=True, events=None):
         self.app_factory = app_factory
         self.name = name
@@ -116,16 +122,22 @@ class Instance:
         with self._lock:
             stats = dict(self._stats)
         stats["busy"], stats["queued"] = self.capacity.busy, self.capacity.waiting   # the capacity model, now
-        app = self.app
-        stats["sessions"] = app.sessions_in_memory() if app is not None and hasattr(app, "sessions_in_memory") else 0
         return stats
+
+    def held_state(self):
+        """What the application keeps in this instance's memory now, measured by walking it (a ``HeldState``).
+
+        A stopped or crashed instance holds nothing: its memory is gone.
+        """
+        app = self.app
+        return app.held_state() if app is not None else HeldState.nothing(self.name)
 
     def start(self):
         """Listen and serve; returns once the socket accepts connections."""
         with self._lock:
             if self.status in ("up", "draining"):
                 return self
-            self.app = self.app_factory()
+            self.app = self._new_app()
             self._httpd = self._bind()
             self.port = self._httpd.server_address[1]
             self.capacity = Capacity(self.workers, self.queue_limit)
@@ -134,7 +146,7 @@ class Instance:
         self._loop = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                       name=f"{self.name}-accept", daemon=True)
         self._loop.start()
-        registry.register(self)
+        self._opened()
         self.events.add(self.name, "start", f"{self.name} started ({self.version})")
         return self
 
@@ -168,15 +180,8 @@ class Instance:
             self.version = version
         return self.start()
 
-    def close(self):
+    def _close(self):
         self.stop(timeout=1.0)
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"<Instance {self.name} {self.version} {self.status}>"
@@ -222,12 +227,21 @@ class Instance:
             self._count("in_flight", -1)
 
     # -- internals -------------------------------------------------------------
+    def _new_app(self):
+        """A fresh application from the factory, checked against the contract."""
+        app = self.app_factory()
+        if not isinstance(app, Application):
+            raise InvalidArgumentError(f"{self.name}'s factory made a {type(app).__name__}; an instance runs an "
+                                       "Application (subclass labsupport.engine.Application and define "
+                                       "handle(request, instance))")
+        return app
+
     def _call_app(self, request):
         app = self.app
         if app is None:
             return Response(503, {"error": f"{self.name} is not running"})
         try:
-            return app.handle(request)
+            return app.handle(request, self)
         except HTTPError as exc:
             return Response(exc.status, {"error": exc.message}, headers=exc.headers)
         except Exception as exc:           # a bug must cost one request, never the server
@@ -243,7 +257,7 @@ class Instance:
                 pass                      # someone else took the port; take a new one below
         return Listener(("127.0.0.1", 0), self)
 
-    def _shut_down(self, final_state):
+    def _shut_down(self, final_status):
         httpd, loop = self._httpd, self._loop
         try:
             httpd.socket.shutdown(socket.SHUT_RDWR)   # refuse new connections now
@@ -255,9 +269,9 @@ class Instance:
         loop.join()
         httpd.wait_for_threads(timeout=2.0)
         with self._lock:
-            self.status = final_state
+            self.status = final_status
             app, self.app = self.app, None            # stopped or crashed, the process's memory is gone
-        if final_state != "dead" and hasattr(app, "close"):
+        if final_status != "dead":
             app.close()                               # a graceful stop may tidy up; a crash cannot
 
     def _count(self, key, delta):

@@ -1,97 +1,104 @@
 """The socket side of a lab server: bytes in, ``Request`` objects out, one thread per connection.
 
-This is the standard library's ``http.server`` with four changes the course
-needs: answers are JSON (even for broken HTTP), keep-alive is on and Nagle's
-algorithm off, nothing is printed, and every open connection is remembered so
-that a crash (``Instance.kill()``) can cut them all at once, as a dying process
-would. ``instance.py`` builds on it; learners rarely need to read further.
+A ``Listener`` is the standard library's ``socketserver.ThreadingTCPServer``
+(one daemon thread per client connection) with an HTTP/1.1 loop on top:
+
+1. read one request head (``http1.Reader``) and parse it, once and strictly
+   (``http1.parse_request_head``);
+2. refuse what no lab server serves: an unknown method (405), a Host that is
+   not this machine (421, see ``rebinding.py``), a body over 64 KiB (413);
+3. read exactly Content-Length bytes of body and hand a ``Request`` to the
+   instance (``instance.serve``), which runs the application;
+4. write the answer's head and body in one ``sendall`` (one packet, one
+   wake-up for the reader), then go back to 1 while the client keeps the
+   connection alive.
+
+Answers are JSON, even for broken HTTP; after an error in the head itself the
+connection is closed, since nobody can tell where the next request would
+start. Nothing is printed, Nagle's algorithm is off, and every open connection
+is remembered so that a crash (``Instance.kill()``) can cut them all at once,
+as a dying process would. ``instance.py`` builds on it; chapter 01 shows a
+request going through it.
 """
 
-import http.server
 import socket
+import socketserver
 import threading
 import time
 
+from .http1 import BadMessage, Reader, parse_request_head, response_head_bytes
 from .messages import MAX_BODY_BYTES, Request, Response
+from .rebinding import host_problem
 
 __all__ = ["Listener", "SUPPORTED_METHODS"]
 
 SUPPORTED_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS")
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    """Turns one HTTP request into a ``Request``, asks the server to handle it, writes the answer."""
-
-    protocol_version = "HTTP/1.1"          # keep-alive: one connection carries many requests
-    default_request_version = "HTTP/1.1"   # even a garbled request line gets a proper status line back
-    server_version = "labsupport"
-    sys_version = ""
+class _Connection(socketserver.BaseRequestHandler):
+    """One client connection: serve requests one after another until either side closes it."""
 
     def setup(self):
-        super().setup()
-        # Nagle's algorithm would hold small responses back waiting for more data.
+        self.connection = self.request
+        # Nagle's algorithm would hold small answers back waiting for more data.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.reader = Reader(self.connection)
 
-    def _dispatch(self):
+    def handle(self):
+        while self._serve_one():
+            pass
+
+    def _serve_one(self):
+        """Read, answer and write one request; True if the connection stays open for the next."""
         lab = self.server.lab
-        length = self.headers.get("Content-Length")
-        if self.headers.get("Transfer-Encoding"):
-            self.close_connection = True
-            return self._write(lab, Response(411, {"error": "send a Content-Length, not a chunked body"}))
         try:
-            length = int(length or 0)
-        except ValueError:
-            self.close_connection = True
-            return self._write(lab, Response(400, {"error": f"bad Content-Length {length!r}"}))
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True   # we will not read that body, so this connection is done
-            return self._write(lab, Response(413, {"error": f"body of {length} bytes is over the {MAX_BODY_BYTES} byte limit"}))
-        body = self.rfile.read(length) if length else b""
-        request = Request(self.command, self.path, self.headers, body, client=self.connection)
-        request.served_by = lab
+            raw_head = self.reader.read_head()
+            if not raw_head:
+                return False                       # the client closed the connection: the normal end
+            head = parse_request_head(raw_head)
+        except BadMessage as exc:
+            return self._send(lab, Response(exc.status, {"error": exc.message}), "GET", keep_alive=False)
+        refusal = self._refusal(head)
+        if refusal is not None:
+            return self._send(lab, refusal, head.method, keep_alive=False)   # its body stays unread: close
+        if head.expects_continue:
+            self.connection.sendall(CONTINUE)      # "go on, send the body" (curl waits for this)
+        body = self.reader.read(head.content_length) if head.content_length else b""
+        if len(body) < head.content_length:
+            return False                           # the client went away in the middle of the body
+        request = Request(head.method, head.target, head.headers, body, client=self.connection)
         response = lab.serve(request)
-        if response is None:               # the instance died mid-request, or the balancer took the socket
-            self.close_connection = True
-            return
-        self._write(lab, response)
+        if response is None:                       # the instance died mid-request, or the balancer took the socket
+            return False
+        return self._send(lab, response, head.method, head.keep_alive)
 
-    do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _dispatch
+    def _refusal(self, head):
+        """The answer to a request no lab server handles, or None."""
+        if head.method not in SUPPORTED_METHODS:
+            return Response(405, {"error": f"method {head.method!r} is not supported; use one of "
+                                           f"{', '.join(SUPPORTED_METHODS)}"})
+        problem = host_problem(head.headers.get("Host"), self.server.server_address[1])
+        if problem is not None:
+            return Response(421, {"error": problem})
+        if head.content_length > MAX_BODY_BYTES:
+            return Response(413, {"error": f"body of {head.content_length} bytes is over the "
+                                           f"{MAX_BODY_BYTES} byte limit"})
+        return None
 
-    def _write(self, lab, response):
+    def _send(self, lab, response, method, keep_alive):
+        """Write the answer (head and body in one ``sendall``); returns ``keep_alive``."""
         payload = response.payload()
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        for key, value in lab.identity_headers().items():
-            if key not in response.headers:
-                self.send_header(key, value)
-        for key, value in response.headers.items():
-            for one in value if isinstance(value, list) else [value]:   # e.g. two Set-Cookie headers
-                self.send_header(key, one)
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        # Headers and body leave in one send(): one packet, one wake-up for the reader.
-        self._headers_buffer.append(b"\r\n")
-        if self.command != "HEAD":
-            self._headers_buffer.append(payload)
-        self.flush_headers()
-
-    def send_error(self, code, message=None, explain=None):
-        """The standard library answers broken HTTP with an HTML page; we answer with JSON."""
-        self.close_connection = True
-        if not hasattr(self, "command") or self.command is None:
-            self.command = "GET"
-        if code == 501:
-            code = 405                    # an HTTP method no route supports
-            message = f"method {self.command!r} is not supported; use one of {', '.join(SUPPORTED_METHODS)}"
-        self._write(self.server.lab, Response(code, {"error": message or self.responses.get(code, ("error",))[0]}))
-
-    def log_message(self, format, *args):
-        """Quiet: the standard handler would print every request to stderr."""
+        fields = response.fields(payload, lab.identity_headers())
+        if not keep_alive:
+            fields.append(("Connection", "close"))
+        head = response_head_bytes(response.status, fields)
+        self.connection.sendall(head if method == "HEAD" else head + payload)
+        return keep_alive
 
 
-class Listener(http.server.ThreadingHTTPServer):
-    """``ThreadingHTTPServer`` that remembers its open connections so ``kill()`` can cut them."""
+class Listener(socketserver.ThreadingTCPServer):
+    """A threading TCP server that speaks HTTP/1.1 and remembers its open connections so ``kill()`` can cut them."""
 
     daemon_threads = True
     allow_reuse_address = True
@@ -102,7 +109,7 @@ class Listener(http.server.ThreadingHTTPServer):
         self.connections = set()
         self.threads = set()
         self.track_lock = threading.Lock()
-        super().__init__(address, _Handler)
+        super().__init__(address, _Connection)
 
     def process_request(self, request, client_address):
         thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),

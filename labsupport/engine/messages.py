@@ -10,12 +10,15 @@ error, so no client ever sees a traceback. Every server in the lab uses these.
 import json
 import urllib.parse
 
-__all__ = ["Request", "Response", "HTTPError", "MAX_BODY_BYTES"]
+from ..errors import LabError
+from .http1 import Headers, http_date
+
+__all__ = ["Request", "Response", "RelayedResponse", "HTTPError", "MAX_BODY_BYTES"]
 
 MAX_BODY_BYTES = 64 * 1024
 
 
-class HTTPError(Exception):
+class HTTPError(LabError):
     """Raise from an application to answer with a JSON error and this status."""
 
     def __init__(self, status, message, headers=None):
@@ -26,15 +29,18 @@ class HTTPError(Exception):
 
 
 class Request:
-    """What a handler sees: method, path, query, headers, raw body, and a JSON helper."""
+    """What a handler sees: method, path, query, headers, raw body, and a JSON helper.
+
+    ``headers.get(name)`` ignores case (``http1.Headers``); a plain dict given here is wrapped in one.
+    """
 
     def __init__(self, method, target, headers, body, client=None):
-        parts = urllib.parse.urlsplit(target)
+        path, _, query = target.partition("?")   # "/cart/items/book%20x?verbose=1"
         self.method = method
         self.target = target
-        self.path = urllib.parse.unquote(parts.path)
-        self.query = dict(urllib.parse.parse_qsl(parts.query))
-        self.headers = headers            # an email.message.Message: case-insensitive .get()
+        self.path = urllib.parse.unquote(path)     # "/cart/items/book x"
+        self.query = dict(urllib.parse.parse_qsl(query)) if query else {}   # {"verbose": "1"}
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers.items())
         self.body = body
         self.client = client              # the raw socket; only the balancer needs it (WebSockets)
 
@@ -60,7 +66,10 @@ class Request:
 
 
 class Response:
-    """A status, a JSON-able body (or raw bytes) and extra headers."""
+    """A status, a JSON-able body (or raw bytes) and extra headers.
+
+    ``headers`` values may be lists, for a header sent more than once (two ``Set-Cookie``).
+    """
 
     def __init__(self, status=200, body=None, headers=None, raw=None, content_type="application/json"):
         self.status = status
@@ -73,3 +82,34 @@ class Response:
         if self.raw is not None:
             return self.raw
         return json.dumps(self.body if self.body is not None else {}).encode()
+
+    def fields(self, payload, identity):
+        """The header fields this answer goes out with: date, type and length of ``payload``, the
+        instance's ``identity`` headers (unless the application set its own), then the application's."""
+        fields = [("Date", http_date()), ("Content-Type", self.content_type), ("Content-Length", len(payload))]
+        fields += [item for item in identity.items() if item[0] not in self.headers]
+        return fields + _listed(self.headers)
+
+
+def _listed(headers):
+    """``{"Set-Cookie": ["a=1", "b=2"]}`` as ``[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")]``."""
+    fields = []
+    for name, value in headers.items():
+        fields += [(name, one) for one in value] if isinstance(value, list) else [(name, value)]
+    return fields
+
+
+class RelayedResponse(Response):
+    """An answer the balancer passes on: it goes out with the header fields its instance wrote.
+
+    So it keeps the instance's Date, Content-Type and Content-Length: for an
+    answer to HEAD that is the length the same GET would have had, although
+    no body follows. ``headers`` are what the balancer adds (a sticky cookie).
+    """
+
+    def __init__(self, status, relayed_fields, payload):
+        super().__init__(status, raw=payload)
+        self.relayed_fields = relayed_fields
+
+    def fields(self, payload, identity):
+        return self.relayed_fields + _listed(self.headers)

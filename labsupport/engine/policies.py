@@ -4,27 +4,39 @@ Every policy answers one question, ``choose(instances, request)``: of these
 healthy instances, which one gets this request? For a stateless service any
 answer is correct, so the policy only decides how evenly load spreads. For a
 stateful service the answer decides whether the request finds its state at
-all, which is why ``Sticky`` and ``ConsistentHash`` exist, and why they make
+all, which is why ``Sticky`` and the hash policies exist, and why they make
 load uneven (chapter 06, claim W3). Used by ``balancer.py``.
 
-An instance is anything with ``.name`` and ``.in_flight``; the request is a
-``server.Request``.
+The balancer never asks which policy it holds; it calls three methods, and a
+policy of your own only has to write the first:
+
+* ``choose(instances, request)``: pick one of the healthy instances (or None);
+* ``pinned(instances, request)``: the instance this client is tied to, even a
+  draining one (its session is there), or None (the default: nobody is pinned);
+* ``response_headers(request, instance)``: headers that pin the client, such as
+  a cookie (the default: none).
+
+The hash policies share ``HashPolicy``: they hash a key taken from the request
+(``route_key`` by default; a game cluster passes a function that reads the
+room from the path) and ``owner(key, names)`` says which instance owns it.
+
+An instance here is anything with ``.name`` and ``.in_flight`` (the balancer's
+``PooledInstance``); the request is an ``engine.messages.Request``.
 """
 
 import bisect
 import hashlib
 import itertools
 import random
-import re
 import threading
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky", "ConsistentHash",
+__all__ = ["Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky", "HashPolicy", "ConsistentHash",
            "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash"]
 
 STICKY_COOKIE = "lb-instance"
-ROOM_PATH = re.compile(r"^/rooms/([^/]+)")
+RINGS_KEPT = 8                  # rings a ConsistentHash remembers (one per set of instances it has seen lately)
 
 
 def stable_hash(text):
@@ -33,21 +45,26 @@ def stable_hash(text):
 
 
 def route_key(request):
-    """What a hashing policy hashes: the X-Route-Key header, else the room in /rooms/<id>, else the path."""
-    key = request.headers.get("X-Route-Key")
-    if key:
-        return key
-    room = ROOM_PATH.match(request.path)
-    return room.group(1) if room else request.path
+    """What a hashing policy hashes by default: the X-Route-Key header, else the path."""
+    return request.headers.get("X-Route-Key") or request.path
 
 
 class Policy:
-    """Base class. ``choose`` picks an instance; ``response_headers`` may pin the client to it."""
+    """Base class. ``choose`` picks an instance; ``pinned`` and ``response_headers`` keep a client on one."""
 
     name = "policy"
 
+    @classmethod
+    def build(cls, seed=0):
+        """A new policy of this class; a policy that uses randomness takes the ``seed`` (see RandomChoice)."""
+        return cls()
+
     def choose(self, instances, request):
         raise NotImplementedError
+
+    def pinned(self, instances, request):
+        """The instance among ``instances`` (up or draining) this client must stay on, or None."""
+        return None
 
     def response_headers(self, request, instance):
         return {}
@@ -81,14 +98,18 @@ class LeastConnections(Policy):
     def choose(self, instances, request):
         if not instances:
             return None
-        fewest = min(b.in_flight for b in instances)
-        return self._tiebreak.choose([b for b in instances if b.in_flight == fewest], request)
+        fewest = min(instance.in_flight for instance in instances)
+        return self._tiebreak.choose([i for i in instances if i.in_flight == fewest], request)
 
 
 class RandomChoice(Policy):
     """A seeded random pick: even on average, and reproducible in a lesson."""
 
     name = "random"
+
+    @classmethod
+    def build(cls, seed=0):
+        return cls(seed)
 
     def __init__(self, seed=0):
         self._rng = random.Random(seed)
@@ -114,12 +135,12 @@ class Sticky(Policy):
     def __init__(self):
         self._place = RoundRobin()
 
+    def pinned(self, instances, request):
+        name = request.cookie(STICKY_COOKIE)
+        return next((instance for instance in instances if instance.name == name), None)
+
     def choose(self, instances, request):
-        pinned = request.cookie(STICKY_COOKIE)
-        for instance in instances:
-            if instance.name == pinned:
-                return instance
-        return self._place.choose(instances, request)
+        return self.pinned(instances, request) or self._place.choose(instances, request)
 
     def response_headers(self, request, instance):
         if request.cookie(STICKY_COOKIE) == instance.name:
@@ -127,7 +148,29 @@ class Sticky(Policy):
         return {"Set-Cookie": f"{STICKY_COOKIE}={instance.name}; Path=/"}
 
 
-class ConsistentHash(Policy):
+class HashPolicy(Policy):
+    """Base of the hash policies: the same key always goes to the instance that owns it.
+
+    ``key_of(request)`` says what to hash (``route_key`` unless given another
+    function); a subclass writes ``owner(key, names)``, which also works
+    without a balancer, e.g. to count how many keys move when an instance joins.
+    """
+
+    def __init__(self, key_of=route_key):
+        self.key_of = key_of
+
+    def owner(self, key, names):
+        """Which of ``names`` owns ``key`` (None if there are no names)."""
+        raise NotImplementedError
+
+    def choose(self, instances, request):
+        if not instances:
+            return None
+        name = self.owner(self.key_of(request), [i.name for i in instances])
+        return next(i for i in instances if i.name == name)
+
+
+class ConsistentHash(HashPolicy):
     """Hash the request's key onto a ring of virtual nodes; the next node clockwise serves it.
 
     When an instance joins or leaves, only the keys on its arcs of the ring
@@ -136,37 +179,32 @@ class ConsistentHash(Policy):
 
     name = "consistent_hash"
 
-    def __init__(self, vnodes=100):
+    def __init__(self, vnodes=100, key_of=route_key):
+        super().__init__(key_of)
         if vnodes < 1:
             raise InvalidArgumentError(f"vnodes must be >= 1, not {vnodes!r}")
         self.vnodes = vnodes
-        self._ring_for = None           # the tuple of names the ring below was built for
-        self._ring = []                 # sorted list of (point, name)
+        self._rings = {}                # tuple of names -> sorted list of (point, name), the newest few kept
         self._lock = threading.Lock()
 
     def _build(self, names):
         return sorted((stable_hash(f"{name}#{i}"), name) for name in names for i in range(self.vnodes))
 
     def owner(self, key, names):
-        """Which of ``names`` owns ``key`` (usable without a balancer, e.g. to count moved keys)."""
         names = tuple(sorted(names))
         if not names:
             return None
         with self._lock:
-            if names != self._ring_for:
-                self._ring, self._ring_for = self._build(names), names
-            ring = self._ring
+            ring = self._rings.get(names)
+            if ring is None:            # a set of instances not seen lately: build its ring once
+                ring = self._rings[names] = self._build(names)
+                if len(self._rings) > RINGS_KEPT:
+                    del self._rings[next(iter(self._rings))]
         index = bisect.bisect(ring, (stable_hash(key), "")) % len(ring)
         return ring[index][1]
 
-    def choose(self, instances, request):
-        if not instances:
-            return None
-        name = self.owner(route_key(request), [b.name for b in instances])
-        return next(b for b in instances if b.name == name)
 
-
-class ModuloHash(Policy):
+class ModuloHash(HashPolicy):
     """``hash(key) % N``: simple and stable until N changes, then most keys move."""
 
     name = "modulo_hash"
@@ -174,12 +212,6 @@ class ModuloHash(Policy):
     def owner(self, key, names):
         names = sorted(names)
         return names[stable_hash(key) % len(names)] if names else None
-
-    def choose(self, instances, request):
-        if not instances:
-            return None
-        name = self.owner(route_key(request), [b.name for b in instances])
-        return next(b for b in instances if b.name == name)
 
 
 POLICIES = {cls.name: cls for cls in (RoundRobin, LeastConnections, RandomChoice, Sticky, ConsistentHash, ModuloHash)}
@@ -191,4 +223,4 @@ def make_policy(policy, seed=0):
         return policy
     if policy not in POLICIES:
         raise InvalidArgumentError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
-    return POLICIES[policy](seed) if policy == "random" else POLICIES[policy]()
+    return POLICIES[policy].build(seed)

@@ -2,13 +2,22 @@
 
 Each server, cluster or child process registers itself when it starts and
 unregisters when it stops. ``shutdown_all()`` closes whatever is still
-running; it also runs at interpreter exit. This is what lets a learner re-run
-a notebook in the same kernel without "address already in use" or leaked
-threads. Used by every chapter (the last cell of each calls ``shutdown_all``).
+running. This is what lets a learner re-run a notebook in the same kernel
+without "address already in use" or leaked threads: every chapter calls it
+in its first cell, to start from a clean lab.
+
+A chapter does not call it at the end: after Run All, its dashboards stay live
+for the learner to play with. Cleanup happens when the kernel exits or
+restarts instead: at interpreter exit, ``shutdown_all()`` runs and then the
+process's lab folder (see ``workspace``) is removed. A kernel that is killed
+outright runs no Python at all; for that case its child processes have the
+``watchdog``, and the next lab process removes the folder it left behind.
 """
 
 import atexit
 import threading
+
+from . import workspace
 
 __all__ = ["register", "unregister", "shutdown_all", "running"]
 
@@ -41,15 +50,23 @@ def shutdown_all():
     """Close everything still registered, newest first.
 
     Newest first, because a cluster registered after its instances must stop
-    sending them traffic before they go away. Returns None, so a notebook
-    cell that ends with it shows nothing.
+    sending them traffic before they go away. Then the process's lab folder
+    goes too if nothing is left in it. Returns None, so a notebook cell that
+    ends with it shows nothing.
     """
     while True:
         with _lock:
             if not _running:
-                return
+                break
             thing = _running.pop()
         thing.close()
+    workspace.remove_lab_folder(only_if_empty=True)
 
 
-atexit.register(shutdown_all)
+def _at_exit():
+    """The kernel is exiting or restarting: stop everything, then remove the lab folder whatever it holds."""
+    shutdown_all()
+    workspace.remove_lab_folder()
+
+
+atexit.register(_at_exit)

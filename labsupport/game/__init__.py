@@ -8,13 +8,13 @@
 """
 
 from .client import GamePlayer, play_game
-from .cluster import GameCluster
+from .cluster import GameCluster, GameDeployReport
 from .ledger import Game, count_games, play_moves
 from .process import GameServerProcess, ProcessGameServer
 from .results import check_results_db, load_results, save_result
-from .rules import Rejected
+from .rules import Rejected, room_key
 from .server import GameServer, quiet_logger
 
-__all__ = ["GameServer", "GamePlayer", "play_game", "GameCluster", "Game", "count_games", "play_moves",
-           "save_result", "load_results", "check_results_db", "Rejected", "quiet_logger", "GameServerProcess",
-           "ProcessGameServer"]
+__all__ = ["GameServer", "GamePlayer", "play_game", "GameCluster", "GameDeployReport", "Game", "count_games",
+           "play_moves", "save_result", "load_results", "check_results_db", "Rejected", "room_key", "quiet_logger",
+           "GameServerProcess", "ProcessGameServer"]

@@ -15,7 +15,7 @@ import threading
 from websockets.exceptions import ConnectionClosed, InvalidHandshake
 from websockets.sync.client import connect
 
-from ..engine import registry
+from ..engine.lifecycle import Closable
 from ..errors import InvalidArgumentError
 from .rules import NAME_PATTERN
 from .server import quiet_logger
@@ -25,7 +25,7 @@ __all__ = ["GamePlayer", "play_game"]
 TIMEOUT = 5.0      # seconds to wait for the server's answer before giving up
 
 
-class GamePlayer:
+class GamePlayer(Closable):
     """Connects to ``url``/rooms/<room>, joins as ``player``, and keeps every message it receives.
 
     For callers: move(), send(), send_raw(), wait_for(), wait_disconnected(),
@@ -52,7 +52,7 @@ class GamePlayer:
         except (OSError, InvalidHandshake, ConnectionClosed) as exc:   # refused, dropped, or not a game server
             self._ws, self.disconnected, self.error = None, True, f"could not connect to {url}: {exc}"
             return
-        registry.register(self)
+        self._opened()
         self._thread = threading.Thread(target=self._receive, daemon=True, name=f"player-{player}")
         self._thread.start()
         self.send({"type": "join", "room": room, "player": player})
@@ -138,19 +138,12 @@ class GamePlayer:
                 self.disconnected, self.close_code = True, self._ws.close_code
                 self._changed.notify_all()
 
-    def close(self):
-        """Leave: close the connection (code 1000) and wait for the receiving thread. Idempotent."""
+    def _close(self):
+        """``close()``: leave, closing the connection (code 1000), and wait for the receiving thread."""
         if self._ws is not None:
             self._ws.close()
         if self._thread is not None:
             self._thread.join()
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def __repr__(self):
         status = f"disconnected ({self.close_code})" if self.disconnected else "connected"

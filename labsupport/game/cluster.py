@@ -8,7 +8,10 @@ server memory, killing or replacing a server ends exactly the games it held,
 and the cluster's ledger counts them; games elsewhere play on, and saved
 results survive. Chapters 00 (I2) and 05 (R3, R4) use it.
 
-The balancer checks each game server's ``/health`` every few tenths of a
+The balancer is the lab's generic one; the cluster hands it what is
+particular to games: a consistent-hash policy whose key is the room in the
+path (``rules.room_key``), and the words for what it balances ("no healthy
+game server"). It checks each game server's ``/health`` every few tenths of a
 second and also learns that a server is gone the moment a connection to it is
 refused; a reconnecting player (``player()`` retries) then lands on another.
 
@@ -22,34 +25,55 @@ refused; a reconnecting player (``player()`` retries) then lands on another.
 import itertools
 import random
 import shutil
-import tempfile
 import threading
+import time
 
-from ..engine import registry
+from ..checks import require_int
+from ..engine import workspace
 from ..engine.balancer import Balancer
+from ..engine.lifecycle import Closable
+from ..engine.policies import ConsistentHash
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from .client import GamePlayer
 from .ledger import Game, count_games, play_moves
 from .results import load_results
+from .rules import room_key
 from .server import GameServer
 
-__all__ = ["GameCluster"]
+__all__ = ["GameCluster", "GameDeployReport"]
 
 HEALTH_INTERVAL = 0.2          # seconds between the balancer's health checks of each game server
 CONNECT_ATTEMPTS = 3           # a player reconnects this often when the balancer picked a dead server
 MAX_SERVERS = 10
 
 
-class GameCluster:
+class GameDeployReport:
+    """What a rolling deploy of the game servers cost, like the shop's ``DeployReport``.
+
+    ``replaced`` names the servers taken away, ``games_ended`` counts the games
+    they cut off; ``seconds`` is for showing only.
+    """
+
+    def __init__(self, version, replaced, games_ended, started):
+        self.strategy = "rolling"
+        self.version = version
+        self.replaced = replaced
+        self.games_ended = games_ended
+        self.seconds = time.monotonic() - started
+
+    def __repr__(self):
+        return (f"GameDeployReport({self.strategy} to {self.version}: replaced {len(self.replaced)} game servers, "
+                f"{self.games_ended} games ended)")
+
+
+class GameCluster(Closable):
     """Balancer (consistent hashing on the room id) + game servers + a shared results database."""
 
     def __init__(self, servers=2, seed=7, db_path=None, version="v1"):
-        if isinstance(servers, bool) or not isinstance(servers, int) or not 1 <= servers <= MAX_SERVERS:
-            raise InvalidArgumentError(f"servers must be a whole number from 1 to {MAX_SERVERS}, not {servers!r}")
+        require_int("servers", servers, 1, MAX_SERVERS)
         self.seed = seed
         self.version = version
-        self.closed = False
-        self._tempdir = tempfile.mkdtemp(prefix="lab-games-") if db_path is None else None
+        self._tempdir = str(workspace.new_folder("games")) if db_path is None else None
         self.db_path = str(db_path) if db_path is not None else f"{self._tempdir}/results.sqlite3"
         self._servers = []
         self._games = []
@@ -57,8 +81,9 @@ class GameCluster:
         self._numbers = itertools.count(1)          # game-1, game-2, ... never reused
         self._room_numbers = itertools.count(1)     # room-1, room-2, ... across play() calls
         self._lock = threading.RLock()
-        self.balancer = Balancer("consistent_hash", seed=seed, health_interval=HEALTH_INTERVAL, name="game-lb")
-        registry.register(self)
+        self.balancer = Balancer(ConsistentHash(key_of=room_key), seed=seed, health_interval=HEALTH_INTERVAL,
+                                 name="game-lb", instance_noun="game server")
+        self._opened()
         try:
             self.balancer.start()
             for _ in range(servers):
@@ -130,9 +155,8 @@ class GameCluster:
         run. Unfinished games stay open, their players connected. Returns the games.
         """
         self._check_open()
-        for label, value, low in (("rooms", rooms, 1), ("moves", 0 if moves is None else moves, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 100:
-                raise InvalidArgumentError(f"{label} must be a whole number from {low} to 100, not {value!r}")
+        require_int("rooms", rooms, 1, 100)
+        require_int("moves", 0 if moves is None else moves, 0, 100)
         seed = self.seed if seed is None else seed
         started = []
         for _ in range(rooms):
@@ -190,11 +214,12 @@ class GameCluster:
 
         A stopped server gives running games ``grace_s`` seconds to finish, then
         closes their connections: those games end, and the ledger counts them.
-        Returns {"version", "replaced", "games ended"}.
+        Returns a ``GameDeployReport``.
         """
         self._check_open()
         if not isinstance(version, str) or not version:
             raise InvalidArgumentError(f"version must be a non-empty string like 'v2', not {version!r}")
+        started = time.monotonic()
         self.version = version
         replaced, ended = [], []
         for old in [s for s in self.servers if s.version != version]:
@@ -207,7 +232,7 @@ class GameCluster:
             with self._lock:
                 self._servers.remove(old)
             replaced.append(old.name)
-        return {"version": version, "replaced": replaced, "games ended": len(ended)}
+        return GameDeployReport(version, replaced, len(ended), started)
 
     def _add_server(self, version):
         name = f"game-{next(self._numbers)}"
@@ -236,11 +261,8 @@ class GameCluster:
         if self.closed:
             raise ClusterClosedError("this game cluster was closed; start a new one with GameCluster()")
 
-    def close(self):
+    def _close(self):
         """Disconnect the players, stop the balancer and the servers, delete a temporary database."""
-        if self.closed:
-            return
-        self.closed = True
         with self._lock:
             players = list(self._players)
         for person in players:
@@ -250,10 +272,3 @@ class GameCluster:
             server.close()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()

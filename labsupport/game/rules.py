@@ -10,15 +10,18 @@ try them by hand; ``server.py`` wraps them in a server. Chapters 05 and 07.
 import json
 import re
 
+from ..checks import is_whole_number
+from ..errors import LabError
+
 __all__ = ["Rejected", "new_room", "check_name", "take_seat", "play", "state_message", "parse_message",
-           "room_from_path", "refuse_http", "NAME_PATTERN", "MAX_MESSAGE_BYTES"]
+           "room_from_path", "room_key", "refuse_http", "NAME_PATTERN", "MAX_MESSAGE_BYTES"]
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")   # room ids and player names
 MAX_MESSAGE_BYTES = 64 * 1024      # bigger ones get an error event (over 1 MiB, websockets closes with 1009)
 LINES = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (0, 3, 6), (1, 4, 7), (2, 5, 8), (0, 4, 8), (2, 4, 6))
 
 
-class Rejected(Exception):
+class Rejected(LabError, ValueError):
     """A message the server refuses; it becomes an error event, never a crash."""
 
 
@@ -58,7 +61,7 @@ def play(room, player, cell):
         raise Rejected(f"the game in room {room['id']!r} is over; join another room to play again")
     if room["turn"] != player:
         raise Rejected(f"it is {room['turn']}'s turn, not yours; wait for their move")
-    if isinstance(cell, bool) or not isinstance(cell, int) or not 0 <= cell <= 8:
+    if not is_whole_number(cell, 0, 8):
         raise Rejected(f"cell must be a whole number from 0 to 8 (row by row), not {cell!r}")
     if room["board"][cell]:
         raise Rejected(f"cell {cell} is already taken by {room['board'][cell]}; pick an empty cell")
@@ -91,14 +94,28 @@ def parse_message(raw):
 
 
 def refuse_http(path, headers):
-    """Why an HTTP request cannot become a game connection, as (status, message), or None if it can."""
+    """Why an HTTP request cannot become a game connection, as (status, message, headers), or None if it can.
+
+    A plain HTTP request gets 426 Upgrade Required with ``Upgrade: websocket``,
+    which names the protocol to switch to (RFC 9110, section 15.5.22).
+    """
     try:
         room_from_path(path)
     except Rejected as exc:
-        return 404, str(exc)
+        return 404, str(exc), {}
     if headers.get("Upgrade", "").lower() != "websocket":
-        return 426, "this is a WebSocket game server; connect with a WebSocket client such as labsupport.GamePlayer"
+        return (426, "this is a WebSocket game server; connect with a WebSocket client such as labsupport.GamePlayer",
+                {"Upgrade": "websocket"})
     return None
+
+
+def room_key(request):
+    """What the game's balancer hashes: the room in /rooms/<id> (so a room's players meet), else the path."""
+    try:
+        room = room_from_path(request.path)
+    except Rejected:
+        return request.path
+    return room if room is not None else request.path
 
 
 def room_from_path(path):

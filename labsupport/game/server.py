@@ -21,6 +21,8 @@ from websockets.sync.server import ServerConnection, serve
 
 from ..engine import registry
 from ..engine.events import EventLog
+from ..engine.lifecycle import Closable
+from ..engine.rebinding import host_problem, origin_problem
 from ..errors import InvalidArgumentError
 from .results import check_results_db, load_results, save_result
 from .rules import (
@@ -51,7 +53,7 @@ def quiet_logger():
     return logger
 
 
-class GameServer:
+class GameServer(Closable):
     """A WebSocket game server on 127.0.0.1 whose rooms exist only in its memory.
 
     For callers: start(), stop(), kill(), restart(), close(), rooms(),
@@ -112,7 +114,7 @@ class GameServer:
             self._accept_thread = threading.Thread(target=self._server.serve_forever, daemon=True,
                                                    name=f"{self.name}-accept")
             self._accept_thread.start()
-        registry.register(self)
+        self._opened()
         self.events.add(self.name, "started", f"{self.name} ({self.version}) listening on {self.url}")
         return self
 
@@ -152,16 +154,9 @@ class GameServer:
         self.kill()
         return self.start()
 
-    def close(self):
-        """stop(timeout=0), and forget the server: what ``with`` and shutdown_all() call."""
+    def _close(self):
+        """``close()`` is stop(timeout=0), and forgetting the server: what ``with`` and shutdown_all() call."""
         self.stop(timeout=0)
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def __repr__(self):
         return f"<GameServer {self.name} {self.version} {self.status} {self.url} rooms={len(self._rooms)}>"
@@ -218,6 +213,13 @@ class GameServer:
 
     # HTTP side of the handshake ------------------------------------------------
     def _check_request(self, connection, request):
+        # Only this machine may talk to the game: see engine/rebinding.py for the attack these two checks stop.
+        problem = host_problem(request.headers.get("Host"), self.port)
+        if problem is not None:
+            return self._http_error(connection, 421, problem)
+        problem = origin_problem(request.headers.get("Origin"))
+        if problem is not None:
+            return self._http_error(connection, 403, problem)
         if self.status != "up":
             return self._http_error(connection, 503, f"{self.name} is shutting down; connect to another server")
         if request.path == "/health":                # what the balancer's health checks ask
@@ -228,11 +230,13 @@ class GameServer:
         refusal = refuse_http(request.path, request.headers)
         return None if refusal is None else self._http_error(connection, *refusal)
 
-    def _http_error(self, connection, status, message):
+    def _http_error(self, connection, status, message, headers=()):
         self.events.add(self.name, "http-error", f"{status}: {message}")
         response = connection.respond(status, json.dumps({"error": message}) + "\n")
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json"
+        for key, value in dict(headers).items():      # e.g. 426 says which protocol to upgrade to
+            response.headers[key] = value
         return response
 
     def _label_response(self, connection, request, response):

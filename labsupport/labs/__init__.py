@@ -5,16 +5,24 @@
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
-  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab).
+  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
+  ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
+* 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
+  (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
+  fencing tokens).
 * 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
 * 10: ``nginx.py`` (nginx from deploy/nginx), ``processes.py`` (the shop as OS processes behind it),
   ``real_infra.py`` (kills and latencies on them), ``kubernetes.py`` (deploy/k8s, field by field).
 """
 
 from .balancing import (
+                           PARETO_SHAPE,
                            POLICIES_COMPARED,
                            BalancingResult,
+                           Placement,
+                           bounded_load_placement,
                            compare_balancing,
+                           hashing_imbalance,
                            keys_moved,
                            user_activity,
 )
@@ -80,6 +88,14 @@ from .live_deploys import (
 from .nginx import INSTALL_HINT as NGINX_INSTALL_HINT
 from .nginx import Nginx, find_nginx, nginx_version, render_template, template_lines, upstream_servers
 from .processes import PROXIES, ProcessStartError, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
+from .queueing import (
+                           UTILISATIONS,
+                           HockeyStick,
+                           LivePoint,
+                           StopwatchInstance,
+                           WorkerApp,
+                           measure_hockey_stick,
+)
 from .real_infra import (
                            KillResult,
                            PinnedKillResult,
@@ -89,8 +105,25 @@ from .real_infra import (
                            kill_pinned_process,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
+from .recovery_time import RECOVERY_SIZES, RecoveryRun, RecoveryTime, recovery_experiment, seeded_writes
+from .replication import (
+                           FailoverResult,
+                           ReadYourWrites,
+                           WriteLatency,
+                           failover_experiment,
+                           read_your_writes_experiment,
+                           write_latency_experiment,
+)
 from .request_trace import RequestTrace, trace_request
 from .retries import InFlightOutcome, RetryingClient, kill_mid_request, wait_until_idle
+from .split_brain import (
+                           INVOICE_LOCK,
+                           InvoiceLeader,
+                           PausedWorkerResult,
+                           SplitBrainResult,
+                           paused_worker_experiment,
+                           split_brain_experiment,
+)
 
 __all__ = [
     "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
@@ -102,13 +135,20 @@ __all__ = [
     "RetryingClient", "InFlightOutcome", "kill_mid_request", "wait_until_idle",
     "RequestTrace", "trace_request",
     "create_and_destroy", "DisposabilityResult", "compare_balancing", "BalancingResult", "keys_moved",
-    "user_activity", "POLICIES_COMPARED", "measure_detection", "DetectionRun", "DetectionResult",
+    "user_activity", "POLICIES_COMPARED", "PARETO_SHAPE", "hashing_imbalance", "bounded_load_placement", "Placement",
+    "measure_detection", "DetectionRun", "DetectionResult",
+    "measure_hockey_stick", "HockeyStick", "LivePoint", "StopwatchInstance", "WorkerApp", "UTILISATIONS",
     "deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES",
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
     "failure_cost", "hybrid_chaos",
     "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
     "model_solution", "EXERCISE_SHOPPERS", "KILLED",
+    "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
+    "read_your_writes_experiment", "ReadYourWrites",
+    "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
+    "split_brain_experiment", "SplitBrainResult", "InvoiceLeader", "INVOICE_LOCK", "paused_worker_experiment",
+    "PausedWorkerResult",
     "Nginx", "find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers",
     "NGINX_INSTALL_HINT",
     "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES", "ProcessStartError",

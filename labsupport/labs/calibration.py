@@ -17,6 +17,7 @@ Chapter 06 (claim W2) uses it.
 
 from dataclasses import dataclass
 
+from ..checks import require_int
 from ..engine.tables import Table
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
@@ -73,8 +74,7 @@ def compare_with_model(instances=3, workers=4, service_ms=20, clients=12, reques
     ``requests // clients`` requests each, back to back.
     """
     for name, value in (("clients", clients), ("requests", requests), ("repeats", repeats)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise InvalidArgumentError(f"{name} must be a whole number >= 1, not {value!r}")
+        require_int(name, value, 1)
     if requests < clients:
         raise InvalidArgumentError(f"requests ({requests}) must be at least clients ({clients}): one each")
     runs = []

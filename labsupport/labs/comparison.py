@@ -21,10 +21,11 @@ from typing import Callable
 import ipywidgets as widgets
 from IPython.display import display
 
+from ..checks import require_int
 from ..engine.policies import make_policy
 from ..engine.tables import Table
 from ..errors import InvalidArgumentError
-from ..shop.cluster import Cluster
+from ..shop.cluster import SHOPS, Cluster
 from ..shop.users import SKUS, User
 
 __all__ = ["KINDS", "EXPERIMENTS", "Observation", "Experiment", "Suite", "Comparison", "run_comparison",
@@ -32,7 +33,7 @@ __all__ = ["KINDS", "EXPERIMENTS", "Observation", "Experiment", "Suite", "Compar
            "horizontal_scaling", "failure_recovery", "deployment_complexity", "operational_risk",
            "restart_cost", "best_use_cases"]
 
-KINDS = ("stateless", "stateful")
+KINDS = tuple(SHOPS)         # the table's two columns: "stateless", "stateful"
 DRAIN_TIMEOUT_S = 0.2        # how long the rolling deploy waits for each old instance to empty
 YES_NO = {True: "yes", False: "no"}
 
@@ -50,9 +51,8 @@ class Suite:
     """The settings all experiments share, and the two steps most of them start with."""
 
     def __init__(self, seed=7, instances=3, users=6, stateless_policy="round_robin", stateful_policy="sticky"):
-        for name, value, low, high in (("instances", instances, 2, 10), ("users", users, 1, 30)):
-            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise InvalidArgumentError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
+        require_int("instances", instances, 2, 10)
+        require_int("users", users, 1, 30)
         for policy in (stateless_policy, stateful_policy):
             make_policy(policy)                 # an unknown name fails here, listing the known ones
         self.seed, self.instances, self.users = seed, instances, users
@@ -82,18 +82,21 @@ def _look_at_carts(people):
 
 # -- the ten rows -------------------------------------------------------------------------
 def where_state_lives(kind, suite):
-    """Users fill their carts; then count sessions in instance memory and carts in the database."""
+    """Users fill their carts; then walk each instance's memory and count the carts in the database."""
     with suite.cluster(kind) as shop:
         suite.shoppers(shop)
-        in_memory = sum(shop.held_sessions().values())
+        held = shop.held_state().values()                  # measured: every instance's application, walked
+        in_memory = sum(h.entries for h in held)
+        where = sorted({name for h in held for name, part in h.breakdown.items() if part.entries})
+        memory = f"memory: {in_memory} entries" + (f" ({', '.join(where)})" if where else "")
         database = f"database: {shop.database.count('cart:')} carts" if shop.database else "no database"
-        return Observation(f"memory: {in_memory} sessions; {database}", in_memory)
+        return Observation(f"{memory}; {database}", in_memory)
 
 
-def _ask_directly(server, person):
-    """Send ``person``'s next request straight to ``server``, token and cookies included; returns the cart."""
-    with contextlib.closing(User(server.url, person.name)) as probe:
-        probe.token, probe.cookies = person.token, dict(person.cookies)
+def _ask_directly(instance, person):
+    """Send ``person``'s next request straight to ``instance``, credential and cookies included; returns the cart."""
+    with contextlib.closing(User(instance.url, person.name)) as probe:
+        probe.credential, probe.cookies = person.credential, dict(person.cookies)
         return probe.cart()
 
 
@@ -102,8 +105,8 @@ def request_handling(kind, suite):
     with suite.cluster(kind) as shop:
         alice = shop.user("alice")
         alice.add("book", 2)
-        others = [server for server in shop.instances if server.name != alice.last_instance]
-        knew = sum(1 for server in others if _ask_directly(server, alice) == {"book": 2})
+        others = [instance for instance in shop.instances if instance.name != alice.last_instance]
+        knew = sum(1 for instance in others if _ask_directly(instance, alice) == {"book": 2})
         return Observation(f"other instances have her cart: {YES_NO[knew == len(others)]} ({knew} of {len(others)})",
                            knew)
 
@@ -184,7 +187,13 @@ def operational_risk(kind, suite):
 
 
 def restart_cost(kind, suite):
-    """Users fill carts; the instance that served the first user restarts; who has to log in again?"""
+    """Users fill carts; the instance that served the first user restarts; who has to log in again?
+
+    The lab's stateful shop keeps its sessions only in memory, so its restart is quick and comes back
+    empty. A stateful system that keeps its state (on disk, in replicas) pays the other price: time
+    to replay its log, load a checkpoint, rebuild indexes, let replicas catch up and warm caches
+    before it serves again; chapter 07 measures a log replay growing with the state.
+    """
     with suite.cluster(kind) as shop:
         people = suite.shoppers(shop)
         started = time.perf_counter()
@@ -196,10 +205,8 @@ def restart_cost(kind, suite):
 
 
 def best_use_cases(kind, suite):
-    """Not an experiment: what the article recommends each kind for."""
-    uses = {"stateless": "HTTP APIs, web back ends, computation that keeps nothing",
-            "stateful": "databases, message brokers, live real-time services, session-based apps"}[kind]
-    return Observation(f"{uses} (from the article, not measured)")
+    """Not an experiment: what the article recommends each kind for (the shop class carries it)."""
+    return Observation(f"{SHOPS[kind].best_for} (from the article, not measured)")
 
 
 # -- the suite ------------------------------------------------------------------------------
@@ -225,7 +232,9 @@ EXPERIMENTS = (
     Experiment("deployment complexity", deployment_complexity,
                "rolling deploy to v2, each old instance drained for up to 0.2 s", "rolling deploy"),
     Experiment("operational risk", operational_risk, "kill each of the {instances} instances in turn"),
-    Experiment("restart cost", restart_cost, "restart the instance that served user-01", "restart one instance"),
+    Experiment("restart cost", restart_cost,
+               "restart the instance that served user-01 (nothing to reload: see 07)",
+               "restart one instance"),
     Experiment("best use cases", best_use_cases, "not measured: the article's advice (chapters 07-08)"),
 )
 

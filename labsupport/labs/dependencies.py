@@ -96,22 +96,22 @@ def ask_every_instance(shop, user, path="/cart", timeout=5.0):
     A status of 0 means no answer at all (refused or timed out after ``timeout`` s).
     """
     answers = InstanceAnswers()
-    for server in shop.instances:
-        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    for instance in shop.instances:
+        conn = http.client.HTTPConnection("127.0.0.1", instance.port, timeout=timeout)
         started = time.perf_counter()
         try:
-            conn.request("GET", path, headers={"Authorization": f"Bearer {user.token}"})
+            conn.request("GET", path, headers={"Authorization": f"Bearer {user.credential}"})
             answer = conn.getresponse()
             body = answer.read()
-            answers.statuses[server.name] = answer.status
+            answers.statuses[instance.name] = answer.status
             if answer.status >= 400:
-                answers.errors[server.name] = body.decode(errors="replace")[:200]
+                answers.errors[instance.name] = body.decode(errors="replace")[:200]
         except (OSError, http.client.HTTPException) as exc:
-            answers.statuses[server.name] = 0
-            answers.errors[server.name] = f"no answer: {exc.__class__.__name__}"
+            answers.statuses[instance.name] = 0
+            answers.errors[instance.name] = f"no answer: {exc.__class__.__name__}"
         finally:
             conn.close()
-        answers.ms[server.name] = (time.perf_counter() - started) * 1000
+        answers.ms[instance.name] = (time.perf_counter() - started) * 1000
     return answers
 
 
@@ -121,5 +121,5 @@ def wait_until_in_rotation(shop, timeout=5.0):
     While a store is down, each instance's ``/health`` answers 503 and the
     balancer takes it out; once the store is back, the checks put it back.
     """
-    return wait_until(lambda: all(shop.status(s.name) == "up" for s in shop.instances if s.alive), timeout,
+    return wait_until(lambda: all(shop.status(i.name) == "up" for i in shop.instances if i.alive), timeout,
                       interval=0.01)

@@ -14,8 +14,8 @@ import statistics
 import time
 from dataclasses import dataclass
 
+from ..checks import require_int
 from ..engine.tables import Table
-from ..errors import InvalidArgumentError
 
 __all__ = ["create_and_destroy", "DisposabilityResult"]
 
@@ -61,8 +61,7 @@ def create_and_destroy(cluster, cycles=20):
     A cycle succeeds when the new instance answered ``/health`` on its own
     port and, once killed, refused connections and left the cluster.
     """
-    if isinstance(cycles, bool) or not isinstance(cycles, int) or cycles < 1:
-        raise InvalidArgumentError(f"cycles must be a whole number >= 1, not {cycles!r}")
+    require_int("cycles", cycles, 1)
     succeeded, start_ms, kill_ms = 0, [], []
     for _ in range(cycles):
         started = time.perf_counter()
@@ -73,6 +72,6 @@ def create_and_destroy(cluster, cycles=20):
         started = time.perf_counter()
         cluster.remove_instance(name, drain=False)      # a kill: no goodbye, nothing to hand over
         kill_ms.append((time.perf_counter() - started) * 1000)
-        gone = not _answers_health(url) and name not in [s.name for s in cluster.instances]
+        gone = not _answers_health(url) and name not in [i.name for i in cluster.instances]
         succeeded += served and gone
     return DisposabilityResult(cycles, succeeded, tuple(start_ms), tuple(kill_ms))

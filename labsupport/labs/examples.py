@@ -5,8 +5,10 @@ keeps carts in a database. The same idea covers a static file server (its only
 state is files on disk, which every copy reads alike), a serverless-style
 function (the platform builds a fresh handler for every call, so nothing can
 survive from one call to the next) and a microservice that computes its answer
-from the request alone. Each is an application for ``server.Server``: an
-object with ``handle(request) -> Response``.
+from the request alone. Each is an ``Application`` an ``Instance`` runs:
+``handle(request, instance) -> Response``, and ``held_state()`` to check that
+it keeps nothing (the walk finds ``FunctionPerCall``'s kept handler when
+``fresh=False``).
 
     with static_file_server(folder) as site:      # a started Instance
         requests.get(site.url + "/index.html")
@@ -15,6 +17,8 @@ object with ``handle(request) -> Response``.
 import mimetypes
 import pathlib
 
+from ..checks import is_whole_number
+from ..engine.application import Application
 from ..engine.instance import HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
 
@@ -24,15 +28,17 @@ __all__ = ["StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRI
 PRICES = {"book": 12.0, "pen": 1.5, "mug": 8.0, "lamp": 30.0, "desk": 150.0, "chair": 85.0}
 
 
-class StaticFiles:
+class StaticFiles(Application):
     """Serve the files of one folder, read-only: every copy of this server sends the same bytes."""
+
+    not_state = {"folder": "configuration: the folder it serves (files on disk, the same for every copy)"}
 
     def __init__(self, folder):
         self.folder = pathlib.Path(folder).resolve()
         if not self.folder.is_dir():
             raise InvalidArgumentError(f"folder {str(folder)!r} is not a directory; pass the folder to serve")
 
-    def handle(self, request):
+    def handle(self, request, instance):
         if request.method not in ("GET", "HEAD"):
             raise HTTPError(405, f"{request.method} is not allowed: static files are read-only; use GET",
                             headers={"Allow": "GET, HEAD"})
@@ -48,13 +54,15 @@ class StaticFiles:
         return Response(200, raw=path.read_bytes(), content_type=kind)
 
 
-class FunctionPerCall:
+class FunctionPerCall(Application):
     """Serverless-style: build a new handler for every request and throw it away afterwards.
 
     ``make_handler()`` returns a callable taking the request's JSON (a dict)
     and returning a JSON-able answer. With ``fresh=False`` one handler is kept
     for the life of the instance instead, as an ordinary server would.
     """
+
+    not_state = {"make_handler": "code: what builds a handler", "fresh": "configuration"}
 
     def __init__(self, make_handler, fresh=True):
         if not callable(make_handler):
@@ -64,7 +72,7 @@ class FunctionPerCall:
         self.fresh = fresh
         self._kept = None if fresh else make_handler()
 
-    def handle(self, request):
+    def handle(self, request, instance):
         handler = self.make_handler() if self.fresh else self._kept
         event = request.json() if request.body else {}
         return Response(200, handler(event))
@@ -81,14 +89,14 @@ class VisitCounter:
         return {"calls_this_handler_has_seen": self.calls}
 
 
-class PriceQuotes:
+class PriceQuotes(Application):
     """A microservice that keeps nothing: POST /quote {"items": {sku: qty}} -> the total.
 
     The price list is configuration shipped with the code, the same in every
     copy; the answer depends on the request alone.
     """
 
-    def handle(self, request):
+    def handle(self, request, instance):
         if request.path != "/quote":
             raise HTTPError(404, f"no route {request.path!r}; try POST /quote")
         if request.method != "POST":
@@ -100,7 +108,7 @@ class PriceQuotes:
         for sku, qty in items.items():
             if sku not in PRICES:
                 raise HTTPError(400, f"unknown sku {sku!r}; known: {', '.join(PRICES)}")
-            if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= 1000:
+            if not is_whole_number(qty, 1, 1000):
                 raise HTTPError(400, f"quantity of {sku!r} must be a whole number from 1 to 1000, not {qty!r}")
             total += PRICES[sku] * qty
         return Response(200, {"items": items, "total": round(total, 2)})

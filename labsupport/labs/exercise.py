@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
 from ..engine.instance import HTTPError, Instance
+from ..engine.lifecycle import Closable
 from ..errors import InvalidArgumentError
-from ..shop.api import ShopAPI
+from ..shop.api import ShopAPI, unauthorized
 from ..shop.users import SKUS, User
 from ..state.stores import SQLiteStore
 from ..state.tokens import TokenIssuer, TokenRejected
@@ -66,9 +67,14 @@ class CartService(ShopAPI):
     Only the carts depend on your code: who the user is travels in the token,
     so it survives any instance. Errors raised by your storage become a 500
     answer and are kept in ``problems`` so the checker can quote them.
+    ``held_state()`` walks your storage too: with ``MemoryCartStorage`` it
+    finds the carts in its dict.
     """
 
     kind = "exercise"
+    default_policy = "sticky"
+    not_state = {"problems": "the checker's list of problems, shared by every instance",
+                 "_lock": "a lock"}
 
     def __init__(self, tokens, storage, problems):
         self.tokens = tokens
@@ -83,7 +89,7 @@ class CartService(ShopAPI):
         try:
             claims = self.tokens.verify(self.bearer_token(request))
         except TokenRejected as exc:
-            raise HTTPError(401, exc.reason) from None
+            raise unauthorized(exc.reason, exc.error) from None
         return {"user": claims["sub"]}
 
     def logout(self, principal, trace):
@@ -132,7 +138,7 @@ def _build_storage(storage_factory, database, problems):
     return storage
 
 
-class _CartLab:
+class _CartLab(Closable):
     """The test bench: three cart-service instances behind a sticky balancer, one shared database.
 
     ``started`` is False when the learner's storage could not even be built;
@@ -140,12 +146,13 @@ class _CartLab:
     """
 
     def __init__(self, storage_factory, seed):
-        self.problems, self.servers, self.people = [], [], []
+        self.problems, self.instances, self.people = [], [], []
         self.tokens = TokenIssuer(secrets.token_hex(32))
         self.database = SQLiteStore()
         self.events = EventLog()
-        self.balancer = Balancer("sticky", seed=seed, health_interval=0.1, events=self.events)
+        self.balancer = Balancer(CartService.default_policy, seed=seed, health_interval=0.1, events=self.events)
         self.started = False
+        self._opened()
         try:
             self.balancer.start()
             self.started = self._start_instances(storage_factory)
@@ -159,15 +166,15 @@ class _CartLab:
                                self.problems)
 
         for number in (1, 2, 3):
-            server = Instance(new_app, name=f"shop-{number}", events=self.events)
-            self.servers.append(server)
+            instance = Instance(new_app, name=f"shop-{number}", events=self.events)
+            self.instances.append(instance)
             try:
-                server.start()
+                instance.start()
             except Exception:
                 if not self.problems:       # not the learner's code: a real failure of the lab
                     raise
                 return False
-            self.balancer.add_instance(server.name, server.address)
+            self.balancer.add_instance(instance.name, instance.address)
         return True
 
     def shoppers(self, names):
@@ -175,14 +182,14 @@ class _CartLab:
         return self.people
 
     def kill(self, name):
-        next(server for server in self.servers if server.name == name).kill()
+        next(instance for instance in self.instances if instance.name == name).kill()
 
-    def close(self):
+    def _close(self):
         for person in self.people:
             person.close()
         self.balancer.close()
-        for server in self.servers:
-            server.close()
+        for instance in self.instances:
+            instance.close()
         self.database.close()
 
 

@@ -21,10 +21,12 @@ import json
 import random
 from dataclasses import dataclass
 
-from ..engine import registry
+from ..checks import require_int
+from ..engine.application import Application
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
 from ..engine.instance import HTTPError, Instance, Response
+from ..engine.lifecycle import Closable
 from ..engine.tables import ResultTable
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
@@ -44,13 +46,13 @@ PARTS = {   # what to break -> (what the table calls it, why it cost what it cos
 }
 
 
-class CatalogApp:
+class CatalogApp(Application):
     """The stateless catalog API: every request reads the database, nothing is kept between requests."""
 
     def __init__(self, database):
         self.database = database
 
-    def handle(self, request):
+    def handle(self, request, instance):
         path = request.path.rstrip("/")
         if request.method != "GET":
             raise HTTPError(405, f"{request.method} is not allowed; the catalog is read-only (use GET)")
@@ -69,22 +71,22 @@ class CatalogApp:
         raise HTTPError(404, f"no route {path!r}; try GET /products/book")
 
 
-class CatalogService:
+class CatalogService(Closable):
     """The catalog tier: a round-robin balancer in front of identical ``CatalogApp`` instances."""
 
     def __init__(self, database, instances=3, seed=7):
-        if isinstance(instances, bool) or not isinstance(instances, int) or not 1 <= instances <= 10:
-            raise InvalidArgumentError(f"catalog instances must be a whole number from 1 to 10, not {instances!r}")
+        require_int("catalog instances", instances, 1, 10)
         self.events = EventLog()
         self.balancer = Balancer("round_robin", seed=seed, health_interval=0.1, events=self.events)
-        self.servers = {}
+        self.instances = {}
+        self._opened()
         try:
             self.balancer.start()
             for number in range(1, instances + 1):
                 name = f"catalog-{number}"
-                self.servers[name] = Instance(lambda: CatalogApp(database), name=name, service_ms=1.0,
-                                            events=self.events).start()
-                self.balancer.add_instance(name, self.servers[name].address)
+                self.instances[name] = Instance(lambda: CatalogApp(database), name=name, service_ms=1.0,
+                                                events=self.events).start()
+                self.balancer.add_instance(name, self.instances[name].address)
         except BaseException:
             self.close()
             raise
@@ -95,14 +97,14 @@ class CatalogService:
 
     def kill(self, name):
         """Crash one catalog instance (the balancer routes around it)."""
-        if name not in self.servers:
-            raise InvalidArgumentError(f"no catalog instance {name!r}; there are {', '.join(self.servers)}")
-        self.servers[name].kill()
+        if name not in self.instances:
+            raise InvalidArgumentError(f"no catalog instance {name!r}; there are {', '.join(self.instances)}")
+        self.instances[name].kill()
 
-    def close(self):
+    def _close(self):
         self.balancer.close()
-        for server in self.servers.values():
-            server.close()
+        for instance in self.instances.values():
+            instance.close()
 
 
 class Shopper:
@@ -111,7 +113,7 @@ class Shopper:
     def __init__(self, name, catalog, cart_user):
         self.name = name
         self._catalog_address = catalog.balancer.server.address
-        self.cart_user = cart_user          # a traffic.User of the cart cluster: it checks its own cart
+        self.cart_user = cart_user          # a shop.User of the cart cluster: it checks its own cart
         self.reads = 0
         self.failed_reads = 0
 
@@ -151,20 +153,19 @@ class Shopper:
         return f"Shopper({self.name!r}, cart={self.cart_user.expected})"
 
 
-class HybridShop:
+class HybridShop(Closable):
     """Catalog (stateless) + carts (``Cluster.stateful`` behind sticky sessions) + one database."""
 
     def __init__(self, catalog_instances=3, cart_instances=3, seed=7):
         self.seed = seed
-        self.closed = False
-        self.catalog = self.carts = None
-        registry.register(self)
+        self.catalog = self.carts = self.database = None
+        self._opened()
         try:
             self.database = SQLiteStore()
             for sku in SKUS:
                 self.database.put("product:" + sku, {"sku": sku, "price_eur": PRICES[sku]})
             self.catalog = CatalogService(self.database, catalog_instances, seed)
-            self.carts = Cluster.stateful(instances=cart_instances, policy="sticky", seed=seed)
+            self.carts = Cluster.stateful(instances=cart_instances, seed=seed)       # sticky: the stateful default
         except BaseException:
             self.close()
             raise
@@ -190,22 +191,12 @@ class HybridShop:
         elif part != "nothing":
             raise InvalidArgumentError(f"unknown part {part!r}; break one of {', '.join(PARTS)}")
 
-    def close(self):
-        if self.closed:
-            return
-        self.closed = True
+    def _close(self):
         for part in (self.carts, self.catalog):
             if part is not None:
                 part.close()
-        if getattr(self, "database", None) is not None:
+        if self.database is not None:
             self.database.close()
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return "HybridShop(closed)" if self.closed else "HybridShop(catalog: stateless, carts: stateful, database)"

@@ -15,9 +15,10 @@ import http.client
 import statistics
 import time
 
+from ..checks import require_int
+from ..engine.application import Application
 from ..engine.instance import Instance, Response
 from ..engine.tables import ResultTable
-from ..errors import InvalidArgumentError
 from ..state.redis_server import start_redis
 from ..state.stores import RedisStore, SQLiteStore
 
@@ -27,10 +28,10 @@ RUNGS = ("dict", "SQLite", "Redis", "HTTP hop")
 VALUE = {"user": "alice", "items": {"book": 2}}
 
 
-class _Echo:
+class _Echo(Application):
     """The smallest possible service: answers every request with the same JSON."""
 
-    def handle(self, request):
+    def handle(self, request, instance):
         return Response(200, VALUE)
 
 
@@ -100,8 +101,7 @@ def measure_ladder(repeats=300, redis_url=None):
     ``redis_url`` names one, its own Redis. Without any Redis that rung is
     left out and ``notes`` says so.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or not 10 <= repeats <= 100_000:
-        raise InvalidArgumentError(f"repeats must be a whole number from 10 to 100000, not {repeats!r}")
+    require_int("repeats", repeats, 10, 100_000)
     medians, notes = {}, []
     memory = {"cart:alice": VALUE}
     medians["dict"] = _median_us(lambda: memory.get("cart:alice"), repeats)

@@ -19,7 +19,7 @@ ledger counts them. Chapter 06 (claim W5) uses this module.
 import time
 from dataclasses import dataclass
 
-from ..engine.tables import Table
+from ..engine.tables import ResultTable, Table
 from ..engine.waiting import wait_until
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
@@ -51,20 +51,24 @@ class DeployLedger:
         return sorted({v for versions in self.versions_by_user.values() for v in versions})
 
 
-@dataclass(frozen=True)
-class DeployComparison:
-    """The three strategies on one kind of shop."""
+@dataclass(frozen=True, repr=False)
+class DeployComparison(ResultTable):
+    """The three strategies on one kind of shop; shows itself as the table of what users noticed."""
     kind: str
     ledgers: tuple
 
-    def outcomes(self):
-        """What users noticed, per strategy."""
+    def _table_data(self):
         rows = [[d.strategy.replace("_", "-"), d.report.failed_actions, d.report.unknown_outcomes,
                  d.report.lost_sessions, d.report.lost_items, ", ".join(d.versions_seen), d.users_seeing_both]
                 for d in self.ledgers]
-        return Table(["strategy", "failed actions", "unknown outcomes", "lost sessions", "lost items",
-                      "versions served", "users who saw both"], rows,
-                     title=f"Deploying v2 to the {self.kind} shop while {self.ledgers[0].report.users} users shop")
+        return (f"Deploying v2 to the {self.kind} shop while {self.ledgers[0].report.users} users shop",
+                ["strategy", "failed actions", "unknown outcomes", "lost sessions", "lost items",
+                 "versions served", "users who saw both"], rows)
+
+    def outcomes(self):
+        """What users noticed, per strategy (the same every run), as a ``Table``."""
+        title, headers, rows = self._table_data()
+        return Table(headers, rows, title=title)
 
     def timings(self):
         rows = [[d.strategy.replace("_", "-"), round(d.seconds * 1000), d.report.actions] for d in self.ledgers]
@@ -74,16 +78,6 @@ class DeployComparison:
     def ledger(self, strategy):
         return next(d for d in self.ledgers if d.strategy == strategy)
 
-    def __repr__(self):
-        return self.outcomes().table()
-
-    def _repr_html_(self):
-        return self.outcomes()._repr_html_()
-
-
-def _wait(condition, limit=WAIT_LIMIT_S):
-    return wait_until(condition, timeout=limit, interval=0.005)
-
 
 def _deploy(shop, strategy, version, drain, timeout, percent):
     if strategy == "rolling":
@@ -92,10 +86,8 @@ def _deploy(shop, strategy, version, drain, timeout, percent):
         return shop.blue_green(version, timeout=timeout if drain else 0)
     shop.canary(version, percent=percent)
     served = shop.ledger.snapshot()["actions"]
-    _wait(lambda: shop.ledger.snapshot()["actions"] >= served + 40)     # let the canary take its share
-    # Promote: what promote_canary() does, with this deploy's drain settings.
-    shop.balancer.set_canary(None, 0)
-    return shop.rolling_deploy(version, drain=drain, timeout=timeout)
+    wait_until(lambda: shop.ledger.snapshot()["actions"] >= served + 40, timeout=WAIT_LIMIT_S)   # the canary's share
+    return shop.promote_canary(drain=drain, timeout=timeout)
 
 
 def deploy_under_traffic(shop, strategy, version="v2", users=8, think_ms=10, drain=True, timeout=None,
@@ -111,11 +103,11 @@ def deploy_under_traffic(shop, strategy, version="v2", users=8, think_ms=10, dra
     shop.start_traffic(users=users, think_ms=think_ms, seed=seed)
     ledger = shop.ledger
     try:
-        _wait(lambda: len(ledger.versions_by_user) == users)           # everyone has been served by v1
+        wait_until(lambda: len(ledger.versions_by_user) == users, timeout=WAIT_LIMIT_S)   # all served by v1
         started = time.monotonic()
         deploy = _deploy(shop, strategy, version, drain, timeout, percent)
         seconds = time.monotonic() - started
-        _wait(lambda: all(version in seen for seen in ledger.versions_by_user.values()))
+        wait_until(lambda: all(version in seen for seen in ledger.versions_by_user.values()), timeout=WAIT_LIMIT_S)
     finally:
         shop.stop_traffic()
     report = Report(users, ledger, time.monotonic() - started, [])

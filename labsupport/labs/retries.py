@@ -47,13 +47,13 @@ class RetryingClient:
     With ``use_key`` every copy of one request carries the same Idempotency-Key.
     """
 
-    def __init__(self, url, token, timeouts=(0.1, 2.0), use_key=True):
+    def __init__(self, url, credential, timeouts=(0.1, 2.0), use_key=True):
         if not timeouts or any(not isinstance(t, (int, float)) or t <= 0 for t in timeouts):
             raise InvalidArgumentError(f"timeouts must be positive numbers of seconds, like (0.1, 2.0); "
                                        f"got {timeouts!r}")
         parts = urllib.parse.urlsplit(url)
         self.address = (parts.hostname, parts.port)
-        self.token, self.timeouts, self.use_key = token, tuple(timeouts), use_key
+        self.credential, self.timeouts, self.use_key = credential, tuple(timeouts), use_key
         self.attempts = []                   # what happened to each attempt of the last request
 
     @classmethod
@@ -66,7 +66,7 @@ class RetryingClient:
 
     def add(self, sku, qty=1):
         """Add ``qty`` of ``sku``, retrying on timeouts; returns the cart from the answer, or None if none came."""
-        headers = {"Authorization": f"Bearer {self.token}"}
+        headers = {"Authorization": f"Bearer {self.credential}"}
         if self.use_key:
             headers["Idempotency-Key"] = uuid.uuid4().hex     # one key for every copy of this one request
         self.attempts = []
@@ -84,7 +84,7 @@ class RetryingClient:
 
 def wait_until_idle(shop, timeout=10.0):
     """Wait until the balancer has no request out at any instance (a timed-out one may still be running)."""
-    return wait_until(lambda: all(backend.in_flight == 0 for backend in shop.balancer.instances()), timeout,
+    return wait_until(lambda: all(pooled.in_flight == 0 for pooled in shop.balancer.instances()), timeout,
                       interval=0.01)
 
 
@@ -114,7 +114,7 @@ def kill_mid_request(shop, user, sku="book", qty=1, use_key=True):
         raise InvalidArgumentError(f"the shop answers in {shop.service_ms} ms, too fast to catch a request in "
                                    "flight; use a slow one, e.g. Cluster.stateless(service_ms=400)")
     parts = urllib.parse.urlsplit(shop.url)
-    headers = {"Authorization": f"Bearer {user.token}"}
+    headers = {"Authorization": f"Bearer {user.credential}"}
     if use_key:
         headers["Idempotency-Key"] = uuid.uuid4().hex
     result = {}
@@ -128,14 +128,14 @@ def kill_mid_request(shop, user, sku="book", qty=1, use_key=True):
 
     if not wait_until_idle(shop):
         raise InvalidArgumentError("the shop is busy with other requests; stop traffic first")
-    alive = [s for s in shop.instances if s.alive]
-    before = {s.name: s.stats["in_flight"] for s in alive}     # health checks may be running already
+    alive = [i for i in shop.instances if i.alive]
+    before = {i.name: i.stats["in_flight"] for i in alive}     # health checks may be running already
     sender = threading.Thread(target=send, name="request-in-flight", daemon=True)
     sender.start()
     deadline, busy = time.monotonic() + 5, None
     while time.monotonic() < deadline:                          # the balancer sent it, and it has arrived
-        busy = next((s.name for s in alive if shop.balancer.instance(s.name).in_flight
-                     and s.stats["in_flight"] > before[s.name]), None)
+        busy = next((i.name for i in alive if shop.balancer.instance(i.name).in_flight
+                     and i.stats["in_flight"] > before[i.name]), None)
         if busy is not None:
             break
         time.sleep(0.002)

@@ -3,9 +3,11 @@
 Each partition of a topic is an append-only log file; a message's *offset* is
 its place in that log, and a stable hash of the key picks the partition, so one
 key's messages stay in order. A consumer group stores its committed offset in
-the broker, so a new consumer resumes where a dead one stopped: commit *before*
-processing and a crash loses messages (at-most-once), commit *after* and it
-replays them (at-least-once). Chapter 07 uses this module.
+the broker, so a new consumer resumes where a dead one stopped. As in Kafka,
+the committed offset is the *next* offset to read (one past the last message
+handled), not the last one handled: commit 40 and the group resumes at message
+40. Commit *before* processing and a crash loses messages (at-most-once),
+commit *after* and it replays them (at-least-once). Chapter 07 uses this module.
 """
 
 import collections
@@ -19,7 +21,8 @@ import random
 import re
 import tempfile
 
-from ..engine.registry import register, unregister
+from ..engine import registry, workspace
+from ..engine.lifecycle import Closable
 from ..errors import ClusterClosedError, InvalidArgumentError
 
 __all__ = ["Message", "partition_for", "Broker", "Consumer", "ConsumerRun", "DeliveryResult", "delivery_experiment"]
@@ -56,7 +59,7 @@ def _read_records(path):
     return [json.loads(line) for line in complete.splitlines()]
 
 
-class Broker:
+class Broker(Closable):
     """Topics of partitioned, append-only logs in ``directory``, plus committed offsets.
 
     ``close()`` stops gracefully, ``kill()`` crashes; a new ``Broker`` on the
@@ -70,14 +73,14 @@ class Broker:
         _check_count("partitions", partitions, minimum=1)
         self.directory = pathlib.Path(directory)
         self.default_partitions = partitions
-        self.fsync, self.closed = fsync, False
+        self.fsync = fsync
         self._logs = {}     # (topic, partition) -> [Message]: a cache of the files, rebuilt after a restart
         self._files = {}    # (topic, partition) -> open append handle
         (self.directory / "topics").mkdir(parents=True, exist_ok=True)
         offsets_path = self.directory / "offsets.log"
         self._committed = {(r["group"], r["topic"], r["partition"]): r["offset"] for r in _read_records(offsets_path)}
         self._offsets_file = open(offsets_path, "a", encoding="utf-8")
-        register(self)
+        self._opened()
 
     def produce(self, topic, key, value):
         """Append ``value`` to the partition chosen by ``key``; returns ``(partition, offset)``."""
@@ -120,7 +123,7 @@ class Broker:
         return len(list(path.glob("partition-*.log")))
 
     def commit(self, group, topic, partition, offset):
-        """Record that ``group`` is done with every message of the partition before ``offset``."""
+        """Record that ``group`` is done with every message before ``offset``: ``offset`` is the next one to read."""
         self._check_open()
         _check_name("group", group)
         end = self.end_offset(topic, partition)
@@ -130,35 +133,28 @@ class Broker:
         self._committed[(group, topic, partition)] = offset
 
     def committed(self, group, topic, partition):
-        """The offset ``group`` committed for this partition (0 if it never committed)."""
+        """The next offset ``group`` will read in this partition (0 if it never committed)."""
         self._check_open()
         return self._committed.get((group, topic, partition), 0)
 
-    def close(self):
-        """Graceful stop: force every log to the disk, then close the files."""
+    def _close(self):
+        """Graceful stop (what ``close()`` runs): force every log to the disk, then close the files."""
         self._shut_down(graceful=True)
 
     def kill(self):
         """Crash: drop the in-memory caches and file handles, as a dying process would."""
-        self._shut_down(graceful=False)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
+        if not self.closed:
+            self.closed = True
+            self._shut_down(graceful=False)
+            registry.unregister(self)
 
     def _shut_down(self, graceful):
-        if self.closed:
-            return
-        self.closed = True
         for handle in [*self._files.values(), self._offsets_file]:
             if graceful:
                 handle.flush()
                 os.fsync(handle.fileno())
             handle.close()
         self._files, self._logs, self._committed = {}, {}, {}
-        unregister(self)
 
     def _check_open(self):
         if self.closed:
@@ -283,7 +279,10 @@ def delivery_experiment(directory=None, messages=100, crash_after=37, commit="af
     _check_count("messages", messages)
     if directory is not None and pathlib.Path(directory).exists() and any(pathlib.Path(directory).iterdir()):
         raise InvalidArgumentError(f"{str(directory)!r} is not empty; pass a new directory (or None: a temporary one)")
-    workdir = tempfile.TemporaryDirectory(prefix="broker-") if directory is None else contextlib.nullcontext(directory)
+    if directory is None:
+        workdir = tempfile.TemporaryDirectory(prefix="broker-", dir=workspace.lab_folder())
+    else:
+        workdir = contextlib.nullcontext(directory)
     rng = random.Random(seed)
     handled = collections.Counter()
     with workdir as path, Broker(path, partitions=partitions) as broker:

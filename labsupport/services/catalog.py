@@ -11,8 +11,8 @@ every piece of code writing prices must follow. Chapter 04, claim E3.
 """
 
 import collections
-import numbers
 
+from ..checks import is_number, require_number
 from ..errors import InvalidArgumentError
 
 __all__ = ["Catalog", "PRODUCTS"]
@@ -30,8 +30,7 @@ class Catalog:
     """
 
     def __init__(self, database, cache, invalidate=True, ttl_s=300, name="catalog", products=None):
-        if not isinstance(ttl_s, numbers.Real) or ttl_s <= 0:
-            raise InvalidArgumentError(f"ttl_s must be a number of seconds > 0, not {ttl_s!r}")
+        require_number("ttl_s", ttl_s, 0, allow_minimum=False, unit="seconds")
         self.database = database
         self.cache = cache
         self.invalidate = invalidate
@@ -98,6 +97,6 @@ class Catalog:
 
 
 def _price(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
+    if not is_number(value, 0, allow_minimum=False):
         raise InvalidArgumentError(f"a price must be a number > 0, not {value!r}")
     return value

@@ -23,8 +23,12 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ..checks import require_number
+from ..engine.application import Application
+from ..engine.held_state import Infrastructure
 from ..engine.instance import HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
+from ..shop.api import unauthorized
 from ..state.tokens import TokenRejected
 from .service import Service
 
@@ -44,8 +48,7 @@ class IdentityProvider(Service):
     """The token issuer: users, password checks, the private key. ``start``, ``kill``, ``close``, ``url``."""
 
     def __init__(self, users=None, ttl_s=900, issuer="lab-identity", name="identity"):
-        if not isinstance(ttl_s, (int, float)) or isinstance(ttl_s, bool) or ttl_s <= 0:
-            raise InvalidArgumentError(f"ttl_s must be a number of seconds > 0, not {ttl_s!r}")
+        require_number("ttl_s", ttl_s, 0, allow_minimum=False, unit="seconds")
         self.ttl_s, self.issuer = int(ttl_s), issuer
         self._signing_key = Ed25519PrivateKey.generate()      # never leaves this object
         self.public_key_pem = self._signing_key.public_key().public_bytes(
@@ -53,9 +56,9 @@ class IdentityProvider(Service):
         self._salt = secrets.token_bytes(16)
         self._passwords = {user: _hash(password, self._salt) for user, password in (users or DEMO_USERS).items()}
         self.tokens_issued = 0
-        self.server = Instance(lambda: _IdentityApp(self), name=name)
+        self.instance = Instance(lambda: _IdentityApp(self), name=name)
 
-    requests_served = property(lambda self: self.server.stats["requests"])
+    requests_served = property(lambda self: self.instance.stats["requests"])
 
     def login(self, user, password):
         """A signed token if the password is right, else None."""
@@ -68,14 +71,18 @@ class IdentityProvider(Service):
         return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM)
 
     def __repr__(self):
-        return f"<IdentityProvider {self.issuer} {self.server.status}>"
+        return f"<IdentityProvider {self.issuer} {self.instance.status}>"
 
 
-class _IdentityApp:
+class _IdentityApp(Application):
+    """The provider's HTTP side: POST /token and GET /public-key. The users and the key live in the provider."""
+
+    not_state = {"provider": "the provider this app answers for (its users and key live there)"}
+
     def __init__(self, provider):
         self.provider = provider
 
-    def handle(self, request):
+    def handle(self, request, instance):
         if request.path == "/health":
             return Response(200, {"status": "ok"})
         if request.path == "/public-key" and request.method == "GET":
@@ -87,13 +94,16 @@ class _IdentityApp:
                 raise HTTPError(400, 'send {"user": "...", "password": "..."} as strings')
             token = self.provider.login(data["user"], data["password"])
             if token is None:
-                raise HTTPError(401, "wrong user name or password")
+                raise unauthorized("wrong user name or password", error=None)
             return Response(200, {"token": token, "token_type": "Bearer", "expires_in": self.provider.ttl_s})
         raise HTTPError(404, "no such route; try POST /token or GET /public-key")
 
 
-class PublicKeyVerifier:
-    """What an API instance holds: the provider's public key. It checks tokens; it cannot sign one."""
+class PublicKeyVerifier(Infrastructure):
+    """What an API instance holds: the provider's public key. It checks tokens; it cannot sign one.
+
+    Every API instance holds the same verifier, fetched once: infrastructure, not an instance's state.
+    """
 
     def __init__(self, public_key_pem, issuer):
         self.public_key_pem = public_key_pem
@@ -111,7 +121,7 @@ class PublicKeyVerifier:
     def verify(self, token):
         """The claims, if the provider signed this token and it has not expired; else ``TokenRejected``."""
         if not token:
-            raise TokenRejected("no token: get one from the identity provider (POST /token)")
+            raise TokenRejected("no token: get one from the identity provider (POST /token)", error=None)
         try:
             return jwt.decode(token, self._key, algorithms=[ALGORITHM], issuer=self.issuer,
                               options={"require": ["exp", "iat", "sub", "jti"]})
@@ -121,13 +131,13 @@ class PublicKeyVerifier:
             raise TokenRejected(f"token not accepted: {exc}") from None
 
 
-class ProfileAPI:
+class ProfileAPI(Application):
     """A stateless API: GET /me answers who you are, from the token alone."""
 
     def __init__(self, verifier):
         self.verifier = verifier
 
-    def handle(self, request):
+    def handle(self, request, instance):
         if request.path == "/health":
             return Response(200, {"status": "ok"})
         if request.path != "/me" or request.method != "GET":
@@ -136,8 +146,8 @@ class ProfileAPI:
         try:
             claims = self.verifier.verify(token.strip() if scheme.lower() == "bearer" else None)
         except TokenRejected as exc:
-            raise HTTPError(401, exc.reason, headers={"WWW-Authenticate": "Bearer"}) from None
-        return Response(200, {"user": claims["sub"], "instance": request.served_by.name})
+            raise unauthorized(exc.reason, exc.error) from None
+        return Response(200, {"user": claims["sub"], "instance": instance.name})
 
 
 def start_api_instance(verifier, name="api-1"):

@@ -9,16 +9,27 @@ worker finishes it. Workers stay as disposable as stateless API instances
 because the job state is elsewhere (here a SQLite table; in production SQS,
 Pub/Sub or RabbitMQ). The price: a job may run twice, so jobs should be safe
 to repeat. Chapter 04, claim E1.
+
+A worker that is merely *paused* past its lease (a long garbage-collection
+pause, a stopped machine) is worse than a dead one: it wakes up and finishes
+the job that another worker already did, and the queue's refusal of its
+"done" comes too late, because the job's effect (a charge, an email) already
+happened twice. Every lease of a job therefore carries a *fencing token*
+(``token``: the job's attempt number, which grows with every lease); a worker
+sends it along with the job's effect, and a resource that remembers the
+highest token per job (``leases.SharedResource``) refuses the stale worker.
+``labs/split_brain.py``'s ``paused_worker_experiment`` shows both. Chapters 04 and 07, claim M9.
 """
 
 import os
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 
-from ..engine import registry
+from ..checks import require_number
+from ..engine import workspace
+from ..engine.lifecycle import Closable
 from ..errors import InvalidArgumentError
 
 __all__ = ["JobQueue", "Worker"]
@@ -27,20 +38,19 @@ SCHEMA = ("CREATE TABLE IF NOT EXISTS jobs (id INTEGER PRIMARY KEY, task TEXT NO
           "worker TEXT, lease_until REAL, attempts INTEGER NOT NULL DEFAULT 0, done_by TEXT, result TEXT)")
 
 
-class JobQueue:
+class JobQueue(Closable):
     """Jobs in a SQLite table: ``submit``, ``claim`` (with a lease), ``complete``, ``jobs``, ``counts``."""
 
     def __init__(self, path=None, lease_s=0.5):
-        if not isinstance(lease_s, (int, float)) or isinstance(lease_s, bool) or lease_s <= 0:
-            raise InvalidArgumentError(f"lease_s must be a number of seconds > 0, not {lease_s!r}")
+        require_number("lease_s", lease_s, 0, allow_minimum=False, unit="seconds")
         self.lease_s = lease_s
-        self._tempdir = tempfile.mkdtemp(prefix="lab-jobs-") if path is None else None
+        self._tempdir = str(workspace.new_folder("jobs")) if path is None else None
         self.path = str(path) if path is not None else os.path.join(self._tempdir, "jobs.sqlite3")
         self._db = sqlite3.connect(self.path, timeout=5, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(SCHEMA)
         self._lock = threading.Lock()        # one sqlite3 connection, shared by the workers' threads
-        registry.register(self)
+        self._opened()
 
     def submit(self, task):
         """Add a job described by the text ``task``; returns its id."""
@@ -50,12 +60,15 @@ class JobQueue:
             return self._db.execute("INSERT INTO jobs (task, state) VALUES (?, 'waiting')", (task,)).lastrowid
 
     def claim(self, worker):
-        """Lease the oldest job that is waiting or whose lease ran out to ``worker``; None if there is none."""
+        """Lease the oldest job that is waiting or whose lease ran out to ``worker``; None if there is none.
+
+        The job comes back as ``{"id", "task", "token"}``: ``token`` is this lease's fencing token.
+        """
         now = time.time()
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")          # find and lease in one step: no job goes to two workers
             try:
-                row = self._db.execute("SELECT id, task FROM jobs WHERE state = 'waiting' OR "
+                row = self._db.execute("SELECT id, task, attempts + 1 FROM jobs WHERE state = 'waiting' OR "
                                        "(state = 'leased' AND lease_until <= ?) ORDER BY id LIMIT 1", (now,)).fetchone()
                 if row is not None:
                     self._db.execute("UPDATE jobs SET state = 'leased', worker = ?, lease_until = ?, "
@@ -64,7 +77,7 @@ class JobQueue:
                 self._db.execute("ROLLBACK")
                 raise
             self._db.execute("COMMIT")
-        return None if row is None else {"id": row[0], "task": row[1]}
+        return None if row is None else {"id": row[0], "task": row[1], "token": row[2]}
 
     def complete(self, job_id, worker, result):
         """Mark the job done, if ``worker`` still holds its lease; False if the lease was lost to another."""
@@ -89,19 +102,12 @@ class JobQueue:
     def worker(self, name, work=None):
         return Worker(self, name, work)
 
-    def close(self):
+    def _close(self):
         with self._lock:
             self._db.close()
         if self._tempdir is not None:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"JobQueue({self.counts()})"
@@ -113,12 +119,14 @@ class Worker:
     What a worker holds in memory (its current job, its progress) dies with
     it; the queue still knows the job is leased and gives it to another
     worker once the lease runs out. ``run()`` works until the queue is empty.
+    ``work(job)`` does a job (``job`` is the claimed ``{"id", "task", "token"}``)
+    and returns its result.
     """
 
     def __init__(self, queue, name, work=None):
         self.queue = queue
         self.name = name
-        self.work = work if work is not None else (lambda task: f"{task}: done")
+        self.work = work if work is not None else (lambda job: f"{job['task']}: done")
         self.current = None                  # the job this worker is doing, in its memory only
         self.alive = True
         self.finished = []                   # ids this worker completed
@@ -134,7 +142,7 @@ class Worker:
         if self.current is None:
             raise InvalidArgumentError(f"{self.name} has no job; call claim() first")
         job, self.current = self.current, None
-        accepted = self.queue.complete(job["id"], self.name, self.work(job["task"]))
+        accepted = self.queue.complete(job["id"], self.name, self.work(job))
         if accepted:
             self.finished.append(job["id"])
         return accepted

@@ -23,7 +23,9 @@ import shutil
 import tempfile
 import urllib.parse
 
-from ..engine import registry
+from ..checks import require_int
+from ..engine import workspace
+from ..engine.application import Application
 from ..engine.instance import MAX_BODY_BYTES, HTTPError, Instance, Response
 from ..errors import InvalidArgumentError
 from .service import Service
@@ -44,8 +46,11 @@ def _check_key(key):
     return key
 
 
-class _ObjectApp:
-    """The HTTP side: routes requests to files under ``root``."""
+class _ObjectApp(Application):
+    """The HTTP side: routes requests to files under ``root``. The objects are on disk, not in memory."""
+
+    not_state = {"root": "configuration: the folder on disk that holds the objects",
+                 "max_object_bytes": "configuration"}
 
     def __init__(self, root, max_object_bytes):
         self.root = root
@@ -57,7 +62,7 @@ class _ObjectApp:
             raise HTTPError(400, f"object key {key!r} points outside its bucket")     # belt and braces
         return path
 
-    def handle(self, request):
+    def handle(self, request, instance):
         if request.path == "/health":
             return Response(200, {"status": "ok"})
         bucket, _, key = request.path.lstrip("/").partition("/")
@@ -116,26 +121,22 @@ class ObjectStore(Service):
     """
 
     def __init__(self, name="object-store", max_object_bytes=MAX_BODY_BYTES):
-        if isinstance(max_object_bytes, bool) or not isinstance(max_object_bytes, int) \
-                or not 1 <= max_object_bytes <= MAX_BODY_BYTES:
-            raise InvalidArgumentError(f"max_object_bytes must be a whole number from 1 to {MAX_BODY_BYTES}, "
-                                       f"not {max_object_bytes!r}")
-        self.root = tempfile.mkdtemp(prefix="lab-objects-")
+        require_int("max_object_bytes", max_object_bytes, 1, MAX_BODY_BYTES)
+        self.root = str(workspace.new_folder("objects"))
         self.max_object_bytes = max_object_bytes
-        self.server = Instance(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
-        registry.register(self)              # the folder exists from now on: shutdown_all() must remove it
+        self.instance = Instance(lambda: _ObjectApp(self.root, max_object_bytes), name=name, workers=8)
+        self._opened()                       # the folder exists from now on: shutdown_all() must remove it
 
     def bucket(self, name):
         """A client for bucket ``name`` (buckets appear with their first object)."""
         return Bucket(self.url, name)
 
-    def close(self):
-        super().close()
+    def _close(self):
+        super()._close()
         shutil.rmtree(self.root, ignore_errors=True)
-        registry.unregister(self)
 
     def __repr__(self):
-        return f"<ObjectStore {self.server.status}>"
+        return f"<ObjectStore {self.instance.status}>"
 
 
 class Bucket:

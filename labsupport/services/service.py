@@ -6,40 +6,37 @@ thing they are (``provider.url``, ``provider.kill()``) while the instance
 underneath does the real work. Used by ``identity.py`` and ``object_store.py``.
 """
 
+from ..engine.lifecycle import Closable
+
 __all__ = ["Service"]
 
 
-class Service:
+class Service(Closable):
     """Base for a service that runs one application on an ``Instance`` (identity provider, object store).
 
-    A subclass creates ``self.server``; callers get the server's lifecycle and
-    address through the service, so the service reads like the thing it is.
+    A subclass creates ``self.instance``; callers get the instance's lifecycle
+    and address through the service, so the service reads like the thing it is.
     """
 
-    server = None                              # set by the subclass
+    instance = None                            # set by the subclass
 
-    url = property(lambda self: self.server.url)
-    alive = property(lambda self: self.server.alive)
+    url = property(lambda self: self.instance.url)
+    alive = property(lambda self: self.instance.alive)
 
     def start(self):
-        self.server.start()
+        self.instance.start()
+        self._opened()
         return self
 
     def stop(self):
-        self.server.stop()
+        self.instance.stop()
 
     def kill(self):
-        self.server.kill()
+        self.instance.kill()
 
     def restart(self):
-        self.server.restart()
+        self.instance.restart()
         return self
 
-    def close(self):
-        self.server.close()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
+    def _close(self):
+        self.instance.close()

@@ -20,6 +20,7 @@ import pathlib
 import random
 import tempfile
 
+from ..engine import workspace
 from ..errors import ClusterClosedError, InvalidArgumentError
 
 __all__ = ["Event", "Window", "TumblingWindows", "SlidingWindows", "SessionWindows", "make_windows",
@@ -280,7 +281,7 @@ def window_experiment(kind="tumbling", events=1000, kill_at=650, checkpoint_ever
     if kill_at is not None and (not isinstance(kill_at, int) or not 0 <= kill_at <= events):
         raise InvalidArgumentError(f"kill_at must be None or an int from 0 to {events}, got {kill_at!r}")
     expected, _ = _run_job(kind, stream, None, None, None)
-    workdir = tempfile.TemporaryDirectory(prefix="streams-") if directory is None else contextlib.nullcontext(directory)
+    workdir = tempfile.TemporaryDirectory(prefix="streams-", dir=workspace.lab_folder()) if directory is None else contextlib.nullcontext(directory)
     with workdir as path:
         store = None if checkpoint_every is None else CheckpointStore(pathlib.Path(path) / f"{kind}-checkpoint.json")
         if store is not None:

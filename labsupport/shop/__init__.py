@@ -7,16 +7,16 @@
   ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures on a timetable;
   ``autoscaler.py``: instances added and removed by load.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
-  ``ledger.py``: what they noticed, counted.
+  ``ledger.py``: what they noticed, counted, each count with its one label.
 * ``process.py``: either shop as an OS process of its own, told where the shared state is (chapter 10).
 """
 
-from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace
+from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace, unauthorized
 from .autoscaler import Autoscaler, Sample
-from .chaos import Chaos
-from .cluster import Cluster
+from .chaos import Chaos, RestartChaos
+from .cluster import SHOPS, Cluster
 from .deploys import DeployReport
-from .ledger import Ledger, Report
+from .ledger import LABELS, Ledger, Report
 from .process import (
                       DB_ENV,
                       SECRET_ENV,
@@ -30,11 +30,12 @@ from .redis_sessions import SESSION_PREFIX, RedisSessionCluster, RedisSessionSho
 from .stateful import SESSION_COOKIE, StatefulShop
 from .stateless import StatelessShop
 from .traffic import run_traffic
-from .users import SKUS, User
+from .users import SKUS, LoginFailed, User
 
 __all__ = [
-    "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "StatelessShop", "StatefulShop", "SESSION_COOKIE",
-    "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "DeployReport", "Chaos",
-    "Autoscaler", "Sample", "User", "SKUS", "run_traffic", "Ledger", "Report",
+    "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized", "StatelessShop", "StatefulShop",
+    "SESSION_COOKIE", "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "SHOPS",
+    "DeployReport", "Chaos", "RestartChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
+    "Ledger", "Report", "LABELS",
     "ShopProcess", "StatelessShopProcess", "StatefulShopProcess", "read_secret", "open_store", "SECRET_ENV", "DB_ENV",
 ]

@@ -4,7 +4,16 @@ The routes, the input checks and the shape of every answer live here. What
 differs between the two shops is only *where the state is*: a subclass says
 how to log a user in, how to recognise them on the next request, and where
 their cart is kept (``stateless.py``: a signed token and a database;
-``stateful.py``: a session in the instance's memory).
+``stateful.py``: a session in the instance's memory). What a login hands the
+client is its *credential*: a signed token from one shop, a session id from
+the other (the JSON field is called "token" in both).
+
+Each shop class also carries what the rest of the lab needs to know about it,
+so nothing elsewhere asks "is this the stateful one?": the balancing policy
+it is meant to run behind, whether draining an instance must wait for its
+sessions to end and for how long, how its instances look on the dashboard
+and the diagram (``colour_role``), and the attribute that holds sessions in
+memory, if any (``sessions_attribute``).
 
 | request                      | answer                                  |
 | ---------------------------- | --------------------------------------- |
@@ -18,15 +27,19 @@ their cart is kept (``stateless.py``: a signed token and a database;
 
 Send ``X-Trace: 1`` and the answer lists the steps the request went
 through, with who did them and how long they took (chapter 01, claim S3).
+A request without a usable credential gets 401 with a ``WWW-Authenticate:
+Bearer`` challenge, as RFC 6750 asks (``unauthorized``).
 """
 
 import re
 import time
 
+from ..checks import is_whole_number
+from ..engine.application import Application
 from ..engine.instance import HTTPError, Response
 from ..state.stores import StoreUnavailable
 
-__all__ = ["ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY"]
+__all__ = ["ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized"]
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_QTY = 1000
@@ -57,9 +70,17 @@ def _text(data, field):
     return value
 
 
+def unauthorized(message, error="invalid_token"):
+    """A 401 with the challenge RFC 6750 asks for: ``WWW-Authenticate: Bearer``, plus
+    ``error="invalid_token"`` when a credential was sent and is no good (bad signature,
+    expired, revoked, an unknown session). ``error=None`` when none was sent at all."""
+    challenge = "Bearer" if error is None else f'Bearer error="{error}"'
+    return HTTPError(401, message, headers={"WWW-Authenticate": challenge})
+
+
 def _quantity(data):
     qty = data.get("qty", 1)
-    if isinstance(qty, bool) or not isinstance(qty, int) or not 1 <= qty <= MAX_QTY:
+    if not is_whole_number(qty, 1, MAX_QTY):
         raise HTTPError(400, f"field 'qty' must be a whole number from 1 to {MAX_QTY}; got {qty!r}")
     return qty
 
@@ -86,18 +107,34 @@ def remove_from_cart(cart, sku):
     return cart
 
 
-class ShopAPI:
-    """Routes and validation. Subclasses implement the state-keeping methods below."""
+class ShopAPI(Application):
+    """Routes and validation. Subclasses implement the state-keeping methods below and set the traits."""
 
-    kind = "shop"
+    kind = "shop"                       # a readable label: "stateless", "stateful"
+
+    # -- what a subclass says about itself (read by the cluster, the dashboard, the diagram) --
+    default_policy = "round_robin"      # the balancing policy this shop is meant to run behind
+    uses_shared_stores = False          # does it need the cluster's database, cache and token issuer?
+    drain_waits_for_sessions = False    # must a drain wait until the instance holds no session?
+    drain_timeout_s = 5.0               # how long a drain waits at most
+    colour_role = "disposable"          # dashboard and diagram: "disposable" (green) or "holds_state" (pink)
+    credential_kind = "credential"      # what a client sends with each request, in a diagram's words
+    sessions_attribute = None           # the attribute holding sessions in memory, if any (found by the walk)
+    memory_note = ""                    # one line for the dashboard tile, under what the instance holds
+    best_for = ""                       # what the article recommends this kind of service for
+
+    @classmethod
+    def for_cluster(cls, cluster):
+        """The application one new instance of ``cluster`` runs (a fresh one per start)."""
+        raise NotImplementedError
 
     # -- what a subclass decides: where the state lives ------------------------
     def login(self, user, trace):
-        """Start a session for ``user``; returns (token, extra response headers)."""
+        """Start a session for ``user``; returns (credential, extra response headers)."""
         raise NotImplementedError
 
     def authenticate(self, request, trace):
-        """Who sent this request (a ``dict`` with at least "user"), or HTTPError(401)."""
+        """Who sent this request (a ``dict`` with at least "user"), or a 401 (``unauthorized``)."""
         raise NotImplementedError
 
     def logout(self, principal, trace):
@@ -110,19 +147,11 @@ class ShopAPI:
         """Apply ``change(cart) -> cart`` atomically and return the new cart."""
         raise NotImplementedError
 
-    def held_state(self):
-        """What this instance keeps in its own memory between requests."""
-        return {"sessions": 0, "carts": 0}
-
-    def sessions_in_memory(self):
-        return self.held_state()["sessions"]
-
     def healthy(self):
         return True
 
     # -- the HTTP side ---------------------------------------------------------
-    def handle(self, request):
-        instance = request.served_by
+    def handle(self, request, instance):
         trace = Trace(request.headers.get("X-Trace") == "1", instance.name)
         try:
             body = self._route(request, trace, instance)
@@ -147,8 +176,8 @@ class ShopAPI:
         if path == "/login":
             self._allow(method, "POST")
             user = _text(request.json(), "user")
-            token, headers = self.login(user, trace)
-            return Response(200, {"token": token, "user": user}, headers=headers)
+            credential, headers = self.login(user, trace)
+            return Response(200, {"token": credential, "user": user}, headers=headers)
         if path == "/whoami":
             self._allow(method, "GET")
             principal = self.authenticate(request, trace)

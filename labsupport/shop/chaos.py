@@ -1,15 +1,18 @@
-"""Chaos schedules: kill instances on a timetable, reproducibly.
+"""Chaos schedules: kill or restart instances on a timetable, reproducibly.
 
 An experiment about failure is only convincing if you can run it again and
 get the same story. A ``Chaos`` schedule says *when* to strike (every N
-seconds, or every N user actions, which gives the same number of kills on
+seconds, or every N user actions, which gives the same number of strikes on
 every run) and *whom* (a fixed list of victims, or a seeded random pick
 among the live instances). By default a killed instance is restarted at the
 next strike, as a supervisor such as Kubernetes would, so at most one
-instance is down at a time. Used from chapter 00 on.
+instance is down at a time. A ``RestartChaos`` restarts its victim at once
+instead: the process crashes and is straight back, empty, so there is no
+window with an instance missing, only lost memory. Used from chapter 00 on.
 
-    Chaos(every_actions=100)                       # kill a random instance every 100 actions
-    Chaos.parse("kill one instance every 0.5 s")   # the same idea, on a clock
+    Chaos(every_actions=100)                          # kill a random instance every 100 actions
+    Chaos.parse("kill one instance every 0.5 s")      # the same idea, on a clock
+    Chaos.parse("restart one instance every 100 actions")   # a RestartChaos
 """
 
 import random
@@ -19,14 +22,17 @@ import time
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["Chaos"]
+__all__ = ["Chaos", "RestartChaos"]
 
 _SENTENCE = re.compile(r"^\s*(kill|restart)\s+(?:one\s+)?(?:instance\s+)?every\s+([\d.]+)\s*"
                        r"(s|sec|seconds?|actions?)\s*$")
 
 
 class Chaos:
-    """When and whom to kill. ``events`` lists what was done, in order."""
+    """When and whom to kill. ``events`` lists what was done, in order.
+
+    For subclasses: ``_hit(cluster, victim)`` is what one strike does to its victim.
+    """
 
     def __init__(self, every_s=None, every_actions=None, victims=None, restart=True, limit=None, seed=0):
         if (every_s is None) == (every_actions is None):
@@ -47,17 +53,22 @@ class Chaos:
 
     @classmethod
     def parse(cls, chaos, seed=0):
-        """A ``Chaos`` from a sentence like "kill one instance every 0.5 s" (or a ``Chaos``, unchanged)."""
+        """A schedule from a sentence like "kill one instance every 0.5 s" (or a ``Chaos``, unchanged).
+
+        The verb picks the class: "kill" a ``Chaos``, "restart" a ``RestartChaos``.
+        """
         if isinstance(chaos, Chaos):
             return chaos
         match = _SENTENCE.match(str(chaos).lower())
         if not match:
             raise InvalidArgumentError(f"cannot read the chaos schedule {chaos!r}; write it like "
-                                       "'kill one instance every 0.5 s' or 'kill one instance every 100 actions'")
+                                       "'kill one instance every 0.5 s', 'kill one instance every 100 actions' "
+                                       "or 'restart one instance every 100 actions'")
         verb, number, unit = match.groups()
+        schedule = SCHEDULES[verb]
         if unit.startswith("action"):
-            return cls(every_actions=int(float(number)), seed=seed)
-        return cls(every_s=float(number), seed=seed)
+            return schedule(every_actions=int(float(number)), seed=seed)
+        return schedule(every_s=float(number), seed=seed)
 
     def start(self, cluster, ledger, total):
         """Strike in a background thread while traffic runs; ``finish()`` stops it and heals the cluster."""
@@ -105,8 +116,12 @@ class Chaos:
             victim = self.victims[self.strikes % len(self.victims)]
         else:
             victim = self._rng.choice(sorted(alive))
-        cluster.kill(victim)
+        self._hit(cluster, victim)
         self.strikes += 1
+
+    def _hit(self, cluster, victim):
+        """Kill ``victim``; with ``restart`` it comes back at the next strike (or when the run ends)."""
+        cluster.kill(victim)
         self.events.append(f"killed {victim}")
         self._down = victim if self.restart else None
 
@@ -115,3 +130,18 @@ class Chaos:
             cluster.restart(self._down)
             self.events.append(f"restarted {self._down}")
             self._down = None
+
+
+class RestartChaos(Chaos):
+    """Restart instances on a timetable: each victim crashes and is back at once, with empty memory.
+
+    Nothing is ever down for long, so a stateless shop barely notices; a
+    stateful one loses every session the victim held, just as with a kill.
+    """
+
+    def _hit(self, cluster, victim):
+        cluster.restart(victim)
+        self.events.append(f"restarted {victim}")
+
+
+SCHEDULES = {"kill": Chaos, "restart": RestartChaos}      # the verb of a chaos sentence -> its class

@@ -9,7 +9,9 @@ carts inside each instance, behind sticky sessions.
 The operations are the ones an operator has: ``kill`` (a crash),
 ``restart``, ``drain`` (take out of service gracefully), ``scale``, and the
 deploys in ``deploys.py``. Each is a plain method, so a cell, a test and a
-dashboard button all do exactly the same thing.
+dashboard button all do exactly the same thing. What differs between the two
+kinds (the default policy, whether a drain waits for sessions) is read from
+the shop class (``shop_class``), never decided here by asking which kind it is.
 
     with Cluster.stateless(instances=3) as shop:
         alice = shop.user("alice")
@@ -23,10 +25,12 @@ import secrets
 import threading
 import time
 
-from ..engine import registry
+from ..checks import require_choice, require_int, require_number
 from ..engine.balancer import Balancer
 from ..engine.events import EventLog
 from ..engine.instance import Instance
+from ..engine.lifecycle import Closable
+from ..engine.waiting import wait_until
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from ..state.redis_server import INSTALL_HINT, start_redis
 from ..state.stores import RedisStore, SQLiteStore
@@ -38,39 +42,41 @@ from .stateless import StatelessShop
 from .traffic import run_traffic
 from .users import User
 
-__all__ = ["Cluster"]
+__all__ = ["Cluster", "SHOPS", "KINDS"]
 
-KINDS = ("stateless", "stateful")
+SHOPS = {"stateless": StatelessShop, "stateful": StatefulShop}      # kind -> the shop class it runs
+KINDS = tuple(SHOPS)
 MAX_INSTANCES = 50
 
 
-def _whole(name, value, low, high):
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidArgumentError(f"{name} must be a whole number from {low} to {high}, not {value!r}")
-    return value
+class Cluster(Closable):
+    """Balancer + instances + shared stores. Build one with ``Cluster.stateless()`` or ``Cluster.stateful()``.
 
-
-class Cluster:
-    """Balancer + instances + shared stores. Build one with ``Cluster.stateless()`` or ``Cluster.stateful()``."""
+    ``kind`` is a readable label; ``shop_class`` is the shop the instances run
+    (by default the kind's, from ``SHOPS``; pass a subclass of it to run your
+    own), and says how the cluster treats them (its default policy, how a
+    drain ends).
+    """
 
     def __init__(self, kind, instances=3, policy=None, seed=7, workers=8, service_ms=2.0, queue_limit=64,
-                 health_interval=0.1, session_ttl_s=300.0, version="v1", use_redis=True):
-        if kind not in KINDS:
-            raise InvalidArgumentError(f"kind must be 'stateless' or 'stateful', not {kind!r}")
-        _whole("instances", instances, 1, MAX_INSTANCES)
-        _whole("workers", workers, 1, 256)
-        _whole("queue_limit", queue_limit, 0, 10_000)
-        for name, value in (("service_ms", service_ms), ("session_ttl_s", session_ttl_s)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise InvalidArgumentError(f"{name} must be a number >= 0, not {value!r}")
+                 health_interval=0.1, session_ttl_s=300.0, version="v1", use_redis=True, shop_class=None):
+        require_choice("kind", kind, KINDS)
+        require_int("instances", instances, 1, MAX_INSTANCES)
+        require_int("workers", workers, 1, 256)
+        require_int("queue_limit", queue_limit, 0, 10_000)
+        require_number("service_ms", service_ms, 0)
+        require_number("session_ttl_s", session_ttl_s, 0)
         self.kind = kind
+        self.shop_class = shop_class or SHOPS[kind]
+        if not issubclass(self.shop_class, SHOPS[kind]):
+            raise InvalidArgumentError(f"shop_class must be {SHOPS[kind].__name__} or a subclass of it for a "
+                                       f"{kind} cluster, not {self.shop_class!r}")
         self.seed = seed
         self.version = version
         self.workers, self.service_ms, self.queue_limit = workers, service_ms, queue_limit
         self.session_ttl_s = session_ttl_s
         self.events = EventLog()
         self.notes = []                       # plain-words remarks, e.g. "no Redis: cache kept in the database"
-        self.closed = False
         self.redis = self.database = self.cache = self.tokens = None
         self._instances = []
         self._numbers = itertools.count(1)
@@ -78,11 +84,11 @@ class Cluster:
         self._lock = threading.RLock()
         self._traffic = None                  # (thread, stop event) of background traffic
         self.ledger = Ledger()                # the ledger of the latest background traffic
-        policy = policy or ("round_robin" if kind == "stateless" else "sticky")
-        self.balancer = Balancer(policy, seed=seed, health_interval=health_interval, events=self.events)
-        registry.register(self)
+        self.balancer = Balancer(policy or self.shop_class.default_policy, seed=seed,
+                                 health_interval=health_interval, events=self.events)
+        self._opened()
         try:
-            if kind == "stateless":
+            if self.shop_class.uses_shared_stores:
                 self._start_stores(use_redis)
             self.balancer.start()
             for _ in range(instances):
@@ -92,13 +98,13 @@ class Cluster:
             raise
 
     @classmethod
-    def stateless(cls, instances=3, policy="round_robin", seed=7, **options):
-        """Instances that keep nothing: JWTs, carts in SQLite, the denylist in Redis."""
+    def stateless(cls, instances=3, policy=None, seed=7, **options):
+        """Instances that keep nothing: JWTs, carts in SQLite, the denylist in Redis (round robin by default)."""
         return cls("stateless", instances, policy, seed, **options)
 
     @classmethod
-    def stateful(cls, instances=3, policy="sticky", seed=7, **options):
-        """Instances that keep sessions and carts in their own memory."""
+    def stateful(cls, instances=3, policy=None, seed=7, **options):
+        """Instances that keep sessions and carts in their own memory (sticky sessions by default)."""
         return cls("stateful", instances, policy, seed, **options)
 
     def _start_stores(self, use_redis):
@@ -113,9 +119,7 @@ class Cluster:
 
     def new_app(self):
         """For subclasses: the application object one new instance runs (a fresh one per start)."""
-        if self.kind == "stateless":
-            return StatelessShop(self.tokens, self.database, self.cache)
-        return StatefulShop(session_ttl_s=self.session_ttl_s)
+        return self.shop_class.for_cluster(self)
 
     # -- looking at it -------------------------------------------------------------
     @property
@@ -134,25 +138,33 @@ class Cluster:
     def instance(self, name):
         """The instance called ``name`` (``UnknownInstanceError`` lists the real names)."""
         self._check_open()
-        for server in self.instances:
-            if server.name == name:
-                return server
-        raise UnknownInstanceError(name, [s.name for s in self.instances])
+        for instance in self.instances:
+            if instance.name == name:
+                return instance
+        raise UnknownInstanceError(name, [i.name for i in self.instances])
 
     def status(self, name):
         """'up', 'draining', 'unhealthy' (running but out of rotation), 'stopped' or 'dead'."""
-        server = self.instance(name)
-        if server.status in ("dead", "stopped", "new"):
-            return server.status
-        backend = self.balancer.instance(name)
-        return {"up": "up", "draining": "draining", "down": "unhealthy"}[backend.status]
+        instance = self.instance(name)
+        if instance.status in ("dead", "stopped", "new"):
+            return instance.status
+        pooled = self.balancer.instance(name)
+        return {"up": "up", "draining": "draining", "down": "unhealthy"}[pooled.status]
+
+    def held_state(self):
+        """What each running instance holds in its own memory, measured by walking it: {name: HeldState}."""
+        return {i.name: i.held_state() for i in self.instances if i.alive}
+
+    def sessions_held(self, instance):
+        """Sessions ``instance`` holds in memory: the walk's count for the shop's session attribute (0 if none)."""
+        return instance.held_state().entries_in(self.shop_class.sessions_attribute)
 
     def held_sessions(self):
-        """Sessions each running instance holds in its own memory: {name: count}."""
-        return {s.name: s.stats["sessions"] for s in self.instances if s.alive}
+        """Sessions each running instance holds in its own memory: {name: count}, found by the walk."""
+        return {i.name: self.sessions_held(i) for i in self.instances if i.alive}
 
     def __repr__(self):
-        state = "closed" if self.closed else f"{len([s for s in self.instances if s.alive])} instances up"
+        state = "closed" if self.closed else f"{len([i for i in self.instances if i.alive])} instances up"
         return f"Cluster({self.kind}, {state}, policy={self.policy})"
 
     # -- operations ------------------------------------------------------------------
@@ -162,34 +174,37 @@ class Cluster:
 
     def restart(self, name, version=None):
         """Start a dead or stopped instance again: a fresh process with empty memory."""
-        server = self.instance(name)
-        server.restart(version)
-        self.balancer.set_address(name, server.address)
-        return server
+        instance = self.instance(name)
+        instance.restart(version)
+        self.balancer.set_address(name, instance.address)
+        return instance
 
     def drain(self, name, timeout=None):
         """Take ``name`` out of service gracefully; returns what it cost.
 
-        The balancer sends it no new clients. A stateless instance only has
-        to finish its in-flight requests. A stateful one keeps serving the
-        users pinned to it until their sessions end, or ``timeout`` seconds
-        pass; sessions still open then are lost when it stops.
+        The balancer sends it no new clients. Every instance finishes its
+        in-flight requests; when the shop class says a drain waits for
+        sessions (the stateful shop), it also keeps serving the users pinned to
+        it until their sessions end, or ``timeout`` seconds pass (by default the
+        shop class's ``drain_timeout_s``); sessions still open then are lost.
         """
-        server = self.instance(name)
-        if not server.alive:
+        instance = self.instance(name)
+        if not instance.alive:
             return {"instance": name, "seconds": 0.0, "sessions_lost": 0}
         if timeout is None:
-            timeout = 5.0 if self.kind == "stateless" else 10.0
+            timeout = self.shop_class.drain_timeout_s
         started = time.monotonic()
         self.balancer.set_draining(name)
-        backend = self.balancer.instance(name)
+        pooled = self.balancer.instance(name)
+        waits_for_sessions = self.shop_class.drain_waits_for_sessions
+
+        def drained():
+            return pooled.in_flight == 0 and (not waits_for_sessions or self.sessions_held(instance) == 0)
+
+        wait_until(drained, timeout=timeout, interval=0.01)
+        lost = self.sessions_held(instance)
         deadline = started + timeout
-        while time.monotonic() < deadline:
-            if backend.in_flight == 0 and (self.kind == "stateless" or server.stats["sessions"] == 0):
-                break
-            time.sleep(0.01)
-        lost = server.stats["sessions"]
-        server.stop(timeout=max(0.1, deadline - time.monotonic()))
+        instance.stop(timeout=max(0.1, deadline - time.monotonic()))
         seconds = time.monotonic() - started
         self.events.add(name, "drained", f"{name} drained in {seconds:.2f} s, {lost} sessions lost")
         return {"instance": name, "seconds": seconds, "sessions_lost": lost}
@@ -201,31 +216,31 @@ class Cluster:
             if len(self._instances) >= MAX_INSTANCES:
                 raise InvalidArgumentError(f"a cluster holds at most {MAX_INSTANCES} instances")
             name = f"shop-{next(self._numbers)}"
-        server = Instance(self.new_app, name=name, version=version or self.version, workers=self.workers,
-                        service_ms=self.service_ms, queue_limit=self.queue_limit, events=self.events).start()
-        self.balancer.add_instance(name, server.address)      # first the balancer, so status(name) always works
+        instance = Instance(self.new_app, name=name, version=version or self.version, workers=self.workers,
+                            service_ms=self.service_ms, queue_limit=self.queue_limit, events=self.events).start()
+        self.balancer.add_instance(name, instance.address)    # first the balancer, so status(name) always works
         with self._lock:
-            self._instances.append(server)
+            self._instances.append(instance)
         return name
 
     def remove_instance(self, name, drain=True, timeout=None):
         """Drain (or, with ``drain=False``, kill) an instance and forget it; returns the drain result."""
-        server = self.instance(name)
+        instance = self.instance(name)
         result = self.drain(name, timeout) if drain else {"instance": name, "seconds": 0.0,
-                                                          "sessions_lost": server.stats["sessions"]}
-        server.kill()
-        server.close()
+                                                          "sessions_lost": self.sessions_held(instance)}
+        instance.kill()
+        instance.close()
         self.balancer.remove_instance(name)
         with self._lock:
-            self._instances.remove(server)
+            self._instances.remove(instance)
         return result
 
     def scale(self, n, timeout=None):
         """Run exactly ``n`` live instances: start new ones, or drain and remove the newest."""
         self._check_open()
-        _whole("n", n, 1, MAX_INSTANCES)
-        for server in [s for s in self.instances if not s.alive]:
-            self.remove_instance(server.name, drain=False)
+        require_int("n", n, 1, MAX_INSTANCES)
+        for instance in [i for i in self.instances if not i.alive]:
+            self.remove_instance(instance.name, drain=False)
         results = []
         while len(self.instances) < n:
             self.add_instance()
@@ -265,9 +280,8 @@ class Cluster:
     def start_traffic(self, users=8, think_ms=50, seed=None):
         """Keep ``users`` users shopping in the background until ``stop_traffic()``."""
         self._check_open()
-        _whole("users", users, 1, 200)
-        if not isinstance(think_ms, (int, float)) or think_ms < 0:
-            raise InvalidArgumentError(f"think_ms must be a number of milliseconds >= 0, not {think_ms!r}")
+        require_int("users", users, 1, 200)
+        require_number("think_ms", think_ms, 0, unit="milliseconds")
         if self._traffic is not None:
             return
         stop = threading.Event()
@@ -294,28 +308,18 @@ class Cluster:
         if self.closed:
             raise ClusterClosedError("this cluster was closed; start a new one, e.g. Cluster.stateless()")
 
-    def close(self):
-        """Stop everything this cluster started. Safe to call twice."""
-        if self.closed:
-            return
-        self.closed = True
+    def _close(self):
+        """Stop everything this cluster started (``close()``, safe to call twice, runs it once)."""
         self.stop_traffic()
         for person in self._users:
             person.close()
         self.balancer.close()
-        for server in self.instances:
-            server.kill()
-            server.close()
+        for instance in self.instances:
+            instance.kill()
+            instance.close()
         if self.cache is not None and self.cache is not self.database:
             self.cache.close()
         if self.database is not None:
             self.database.close()
         if self.redis is not None:
             self.redis.close()
-        registry.unregister(self)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()

@@ -7,8 +7,9 @@ For a stateful shop each old instance takes its users' sessions with it
 unless it is drained first, and draining lasts as long as the longest
 session (chapters 00, 01, 02 and 06).
 
-Each function returns a ``DeployReport``: what was replaced, how long it
-took, and how many sessions were lost on the way.
+Each function returns a ``DeployReport``: what was replaced (or, for a
+rolled-back canary, removed), how long it took, and how many sessions were
+lost on the way.
 """
 
 import time
@@ -19,7 +20,10 @@ __all__ = ["DeployReport", "rolling", "blue_green", "canary", "promote_canary", 
 
 
 class DeployReport:
-    """The cost of one deploy. ``seconds`` is for showing; the counts are for checking."""
+    """The cost of one deploy. ``seconds`` is for showing; the counts are for checking.
+
+    ``replaced`` names the instances the deploy took away (for a rollback: the canaries).
+    """
 
     def __init__(self, strategy, version, replaced, started, sessions_lost):
         self.strategy = strategy
@@ -34,7 +38,7 @@ class DeployReport:
 
 
 def _old_instances(cluster, version):
-    return [s.name for s in cluster.instances if s.alive and s.version != version]
+    return [i.name for i in cluster.instances if i.alive and i.version != version]
 
 
 def _check_version(version):
@@ -87,9 +91,14 @@ def canary(cluster, version, percent=10):
     return DeployReport("canary", version, [], started, 0)
 
 
+def _canaries(cluster):
+    """The running instances whose version is not the cluster's: the canaries ``canary()`` started."""
+    return [i for i in cluster.instances if i.alive and i.version != cluster.version]
+
+
 def promote_canary(cluster, drain=True, timeout=None):
     """The canary looked good: roll every other instance to its version and end the split."""
-    canaries = [s for s in cluster.instances if s.alive and s.version != cluster.version]
+    canaries = _canaries(cluster)
     if not canaries:
         raise InvalidArgumentError("there is no canary to promote; start one with cluster.canary('v2')")
     cluster.balancer.set_canary(None, 0)
@@ -97,9 +106,15 @@ def promote_canary(cluster, drain=True, timeout=None):
 
 
 def rollback_canary(cluster, timeout=None):
-    """The canary looked bad: drain and remove it, end the split; returns the sessions lost."""
-    canaries = [s.name for s in cluster.instances if s.alive and s.version != cluster.version]
+    """The canary looked bad: end the split, drain and remove it; returns a ``DeployReport``.
+
+    The report's ``version`` is the one the cluster stays on, ``replaced`` the canaries removed.
+    """
+    canaries = [i.name for i in _canaries(cluster)]
     if not canaries:
-        raise InvalidArgumentError("there is no canary to roll back")
+        raise InvalidArgumentError("there is no canary to roll back; start one with cluster.canary('v2')")
+    started = time.monotonic()
     cluster.balancer.set_canary(None, 0)
-    return sum(cluster.remove_instance(name, timeout=timeout)["sessions_lost"] for name in canaries)
+    lost = sum(cluster.remove_instance(name, timeout=timeout)["sessions_lost"] for name in canaries)
+    cluster.events.add("deploy", "deploy", f"canary {', '.join(canaries)} rolled back: {lost} sessions lost")
+    return DeployReport("rollback", cluster.version, canaries, started, lost)

@@ -13,13 +13,17 @@ import threading
 
 from ..errors import InvalidArgumentError
 
-__all__ = ["Ledger", "Report"]
+__all__ = ["Ledger", "Report", "LABELS"]
+
+# Each count has one key, and its label is written here once: reports, notebooks and the dashboard read it.
+LABELS = {"actions": "actions", "ok": "ok", "failed": "failed", "unknown": "unknown outcome",
+          "lost_sessions": "lost sessions", "lost_items": "lost items", "duplicated_items": "duplicated items"}
 
 
 class Ledger:
-    """Thread-safe counters of everything the users noticed."""
+    """Thread-safe counters of everything the users noticed (keys: ``LABELS``)."""
 
-    FIELDS = ("actions", "ok", "failed", "unknown", "lost_sessions", "lost_items", "duplicated_items")
+    FIELDS = tuple(LABELS)
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -84,11 +88,15 @@ class Report:
     def throughput(self):
         return self.actions / self.seconds if self.seconds else 0.0
 
-    def summary(self):
-        """The counts a user would notice, as a dict (no timings: safe to compare between runs)."""
+    def counts(self):
+        """The counts a user would notice, by ledger key (``LABELS``)."""
         return {"actions": self.actions, "ok": self.ok, "failed": self.failed_actions,
-                "unknown outcome": self.unknown_outcomes, "lost sessions": self.lost_sessions,
-                "lost items": self.lost_items, "duplicated items": self.duplicated_items}
+                "unknown": self.unknown_outcomes, "lost_sessions": self.lost_sessions,
+                "lost_items": self.lost_items, "duplicated_items": self.duplicated_items}
+
+    def summary(self):
+        """The counts a user would notice, by label (no timings: safe to compare between runs)."""
+        return {LABELS[key]: value for key, value in self.counts().items()}
 
     def __repr__(self):
         return "Report(" + ", ".join(f"{k}={v}" for k, v in self.summary().items()) + ")"

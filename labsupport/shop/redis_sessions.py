@@ -11,7 +11,7 @@ logged out at once, while their carts, in the database, are untouched
 
 import secrets
 
-from ..engine.instance import HTTPError
+from .api import unauthorized
 from .cluster import Cluster
 from .stateless import StatelessShop
 
@@ -26,10 +26,16 @@ class RedisSessionShop(StatelessShop):
     Carts stay in the database, read and written exactly as ``StatelessShop`` does.
     """
 
+    not_state = {"session_ttl_s": "configuration"}
+
     def __init__(self, sessions, database, session_ttl_s=1800):
         super().__init__(tokens=None, database=database, cache=sessions)
         self.sessions = sessions            # RedisStore: session id -> {"user"}, each with a TTL
         self.session_ttl_s = session_ttl_s
+
+    @classmethod
+    def for_cluster(cls, cluster):
+        return cls(cluster.cache, cluster.database, cluster.session_ttl_s)
 
     def login(self, user, trace):
         session_id = secrets.token_urlsafe(24)
@@ -40,11 +46,11 @@ class RedisSessionShop(StatelessShop):
     def authenticate(self, request, trace):
         session_id = self.bearer_token(request)
         if not session_id:
-            raise HTTPError(401, "no session: send 'Authorization: Bearer <session id>' from POST /login")
+            raise unauthorized("no session: send 'Authorization: Bearer <session id>' from POST /login", error=None)
         session = self.sessions.get(SESSION_PREFIX + session_id)
         trace.step("look up session", where=self.sessions.kind)
         if session is None:
-            raise HTTPError(401, "unknown session: it expired, or the session store lost it; log in again")
+            raise unauthorized("unknown session: it expired, or the session store lost it; log in again")
         return {"user": session["user"], "session": session_id}
 
     def logout(self, principal, trace):
@@ -60,10 +66,8 @@ class RedisSessionCluster(Cluster):
     """
 
     def __init__(self, instances=3, policy="round_robin", seed=7, session_ttl_s=1800.0, **options):
-        super().__init__("stateless", instances, policy, seed, session_ttl_s=session_ttl_s, **options)
-
-    def new_app(self):
-        return RedisSessionShop(self.cache, self.database, self.session_ttl_s)
+        super().__init__("stateless", instances, policy, seed, session_ttl_s=session_ttl_s,
+                         shop_class=RedisSessionShop, **options)
 
     def sessions_in_store(self):
         """How many sessions the session store (Redis) holds right now."""
@@ -73,4 +77,4 @@ class RedisSessionCluster(Cluster):
         """Seconds until ``user``'s session expires in Redis (-2: Redis no longer has it)."""
         if self.redis is None:
             return None
-        return self.cache.client.ttl(self.cache.prefix + SESSION_PREFIX + (user.token or ""))
+        return self.cache.client.ttl(self.cache.prefix + SESSION_PREFIX + (user.credential or ""))

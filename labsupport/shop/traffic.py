@@ -1,9 +1,10 @@
-"""Traffic: many virtual users shopping at once, and what their ledger says.
+"""Traffic: many virtual users shopping at once.
 
 ``run_traffic`` starts one thread per ``User`` (``users.py``), each doing a
 seeded sequence of adds, removes and cart views, optionally while a chaos
-schedule (``chaos.py``) kills instances, and returns a ``Report`` of what
-the users noticed (``ledger.py``). Every chapter uses it.
+schedule (``chaos.py``) strikes, and returns the ``Report`` that the users'
+shared ``Ledger`` adds up to. The ledger and the report live in
+``ledger.py``; this module only drives the users. Every chapter uses it.
 """
 
 import random

@@ -17,7 +17,8 @@ Every action ends in one of four outcomes:
 * ``session_lost``: the shop no longer knows the user; they log in again,
   and whatever was in the cart is counted as lost.
 
-``traffic.py`` runs many of them at once. Every chapter uses it.
+The counts go to a ``Ledger`` (``ledger.py``); ``traffic.py`` runs many
+users at once. Every chapter uses it.
 """
 
 import collections
@@ -27,11 +28,16 @@ import time
 import urllib.parse
 import uuid
 
+from ..errors import LabError
 from .ledger import Ledger
 
-__all__ = ["User", "SKUS"]
+__all__ = ["User", "SKUS", "LoginFailed"]
 
 SKUS = ("book", "pen", "mug", "lamp", "desk", "chair")
+
+
+class LoginFailed(LabError, ConnectionError):
+    """The shop did not log the user in (it is down, or refused); the message says what it answered."""
 
 
 class User:
@@ -40,7 +46,8 @@ class User:
     ``add``, ``remove`` and ``cart`` return the cart as ``{sku: qty}``.
     ``session_lost`` turns True when the shop forgot this user; ``lost_items``
     counts what vanished with it. ``last_instance`` names who served the last
-    request.
+    request. ``credential`` is what login returned (a JWT or a session id);
+    it goes with every request as ``Authorization: Bearer``.
     """
 
     def __init__(self, url, name, ledger=None, idempotent=True, timeout=5.0):
@@ -52,7 +59,7 @@ class User:
         self._timeout = timeout
         self._conn = None
         self.cookies = {}
-        self.token = None
+        self.credential = None
         self.expected = {}                    # what this user believes is in the cart
         self.session_lost = False
         self.lost_items = 0
@@ -65,8 +72,8 @@ class User:
         # Logging in twice does no harm, so say the request is safe to retry (the balancer may resend it).
         status, body = self._send("POST", "/login", {"user": self.name}, key=self._new_key())
         if status != 200:
-            raise ConnectionError(f"{self.name} could not log in: {body.get('error')}")
-        self.token = body["token"]
+            raise LoginFailed(f"{self.name} could not log in: {body.get('error')}")
+        self.credential = body["token"]             # the JSON field is "token" on both shops
         return self
 
     def look_at_cart(self):
@@ -77,7 +84,7 @@ class User:
 
     def logout(self):
         status, _ = self._send("POST", "/logout")
-        self.token = None
+        self.credential = None
         self.cookies.pop("session", None)
         return status == 200
 
@@ -116,15 +123,16 @@ class User:
 
     # -- checking the answer against what the user expects --------------------------
     def _act(self, action, method, path, payload, key, expect):
+        """Do one action and record its outcome; ``expect(cart)`` is the cart the action should leave."""
         started = time.perf_counter()
         status, body = self._send(method, path, payload, key=key)
         for _retry in range(3):                    # a forgotten session: log in again and redo the action
-            if status != 401 or self.token is None:
+            if status != 401 or self.credential is None:
                 break
             self._session_vanished()
             try:
                 self.login()
-            except ConnectionError as exc:
+            except LoginFailed as exc:
                 status, body = 503, {"error": str(exc), "outcome": "not_processed"}
                 break
             status, body = self._send(method, path, payload, key=key)
@@ -137,12 +145,23 @@ class User:
         elif status in (401, 503) or body.get("outcome") == "not_processed":
             self.ledger.add(failed=1)              # the shop says nothing was applied
         else:
-            self.ledger.add(unknown=1)             # maybe applied, maybe not: look at the cart
-            status, body = self._send("GET", "/cart")
-            if status == 200:
-                actual = body["items"]
-                self._compare(actual, expect(self.expected) if actual == expect(self.expected) else self.expected)
+            self.ledger.add(unknown=1)             # maybe applied, maybe not
+            self._find_out(expect)
         return dict(self.expected)
+
+    def _find_out(self, expect):
+        """After an unknown outcome, look at the cart to learn whether the action was applied.
+
+        If the cart is what the action would have made, it was applied: expect
+        that. Otherwise expect the cart as it was before, so that ``_compare``
+        counts whatever differs from it as lost or duplicated items. If even the
+        look fails, the user keeps believing what they believed.
+        """
+        status, body = self._send("GET", "/cart")
+        if status != 200:
+            return
+        actual, applied = body["items"], expect(self.expected)
+        self._compare(actual, applied if actual == applied else self.expected)
 
     def _compare(self, actual, expected):
         """Count items that vanished or doubled, then believe the shop (the user sees their cart)."""
@@ -163,15 +182,15 @@ class User:
         self.ledger.lost_session(self.name, lost)
         self.expected = {}
         self.cookies.pop("session", None)
-        self.token = None
+        self.credential = None
 
     # -- HTTP ---------------------------------------------------------------------
     def _send(self, method, path, payload=None, key=None, headers=None):
         """One request; returns (status, JSON body). A connection failure reads as status 0."""
         headers = dict(headers or {})
         headers["X-Route-Key"] = self.name
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if self.credential:
+            headers["Authorization"] = f"Bearer {self.credential}"
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if key:

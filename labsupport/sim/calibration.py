@@ -8,11 +8,19 @@ each instance is a ``simpy.Resource`` with ``workers`` slots. Run the same
 scenario live and here: if the numbers agree, the large simulations of
 chapter 06 rest on a model that matches the machine (chapter 06, W2).
 
-Queueing theory gives the expected answer. With enough clients to keep every
-slot busy the throughput is ``instances * workers * 1000 / service_ms``
-requests per second; with fewer, it is ``clients * 1000 / service_ms`` and
-nobody waits. Simplifications: service time is exactly ``service_ms`` (no
-network, no jitter); only the clients' start times are random (seeded).
+What it can and cannot say. Everything in it is fixed: service takes
+exactly ``service_ms`` (no network, no jitter) and each client sends its
+next request the moment the last answer arrives (a closed loop); only the
+clients' start times are random (seeded). With enough clients to keep
+every slot busy the throughput is ``instances * workers * 1000 / service_ms``
+requests per second and the extra clients queue; with fewer, it is
+``clients * 1000 / service_ms`` and *nobody ever waits*: every latency is
+exactly ``service_ms``. That is not how a real service behaves below full
+load. Real requests arrive at random and their work varies, so queues form
+long before the workers are saturated, and waiting time climbs steeply as
+utilisation nears 100 %. This model is for throughput (capacity = instances x
+workers / service time); for waiting time use ``queueing.simulate_queue``
+and the live hockey stick of chapter 06 (claim W12).
 """
 
 import itertools
@@ -105,8 +113,10 @@ def simulate_cluster(instances=3, workers=4, service_ms=20, clients=12, requests
     """Simulate ``clients`` closed-loop clients sending ``requests`` requests in total.
 
     Time is in milliseconds. Returns a :class:`ClusterSimResult` with
-    ``throughput_rps``, ``bound_rps`` (the queueing-theory limit) and
-    ``latency_ms(p)``.
+    ``throughput_rps``, ``bound_rps`` (the capacity limit) and
+    ``latency_ms(p)``. Service and think times are fixed, so below
+    saturation every latency is exactly ``service_ms``: use it for
+    throughput, not for waiting times (see the module docstring).
     """
     instances = require_int("instances", instances)
     workers = require_int("workers", workers)

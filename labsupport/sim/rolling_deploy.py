@@ -7,7 +7,9 @@ second) and nobody loses anything. A stateful instance holds sessions in
 memory: the deploy can wait for them to end (draining) or cut them off. The
 drain timeout sets the price: short timeouts lose sessions, long ones make the
 deploy take about as long as the longest session times the number of batches.
-Chapter 02 (F5) and chapter 06 (W5) use this model.
+It checks at scale what chapters 02 (F5) and 06 (W5) show live:
+``tests/test_sim.py`` pins it, ``benchmarks/sim_speed.py`` runs it at 1,000
+instances.
 
 Simplifications: sessions are simulated one by one, but only their end times
 matter (requests are not modelled). Session lengths are lognormal with a long

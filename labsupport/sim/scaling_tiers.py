@@ -6,8 +6,8 @@ takes nothing with it. ``StatefulTier`` keeps each session in the instance
 that created it: a new instance starts empty and only receives new sessions,
 and a removed instance either drains (stays up, taking no new sessions, until
 its sessions end or a timeout passes) or loses its sessions. The autoscaling
-model in ``autoscaling.py`` drives both through the same day (chapter 06, W2;
-chapter 02, F4).
+model in ``autoscaling.py`` drives both through the same day (chapter 06, W2,
+at the scale of chapter 02's F4).
 
 Simplifications: sessions are counted, not tracked one by one; they end after
 an exponential time, so an instance's sessions are just a (fractional) count.
@@ -31,7 +31,7 @@ class StatelessTier:
     Both tiers offer the autoscaler the same methods: ``end_sessions`` and
     ``start_sessions`` (users come and go), ``demand_rps`` and
     ``over_capacity_rps`` (what it measures), ``instance_ready`` and
-    ``remove`` (what it changes), and ``finish_drains`` (called every minute).
+    ``remove`` (what it changes), and ``finish_drains`` (called at every autoscaler decision).
     """
 
     def __init__(self, instances, sessions):
@@ -58,7 +58,7 @@ class StatelessTier:
         self.serving_count -= count         # nothing lives on an instance, nothing is lost
 
     def finish_drains(self, now):
-        """Stateless instances drain in-flight requests in well under a minute."""
+        """Stateless instances drain their in-flight requests in well under a decision period."""
 
 
 class _Pinned:

@@ -22,22 +22,29 @@ import os
 import queue
 import shutil
 import sqlite3
-import tempfile
 import threading
 import time
 from contextlib import contextmanager
 
 import redis
 
+from ..engine import workspace
+from ..engine.held_state import Infrastructure
+from ..errors import LabError
+
 __all__ = ["StoreUnavailable", "Store", "MemoryStore", "SQLiteStore", "RedisStore"]
 
 
-class StoreUnavailable(Exception):
+class StoreUnavailable(LabError, ConnectionError):
     """The store cannot be reached; the caller should fail fast (503), not hang."""
 
 
-class Store:
-    """The shared interface and the two knobs. Subclasses implement the ``_get``-style methods."""
+class Store(Infrastructure):
+    """The shared interface and the two knobs. Subclasses implement the ``_get``-style methods.
+
+    A store is infrastructure: an application holding one holds a handle, not the data
+    (``engine/held_state.py`` leaves it out when it measures what an instance holds).
+    """
 
     kind = "store"
 
@@ -148,7 +155,7 @@ class SQLiteStore(Store):
         super().__init__(latency_ms)
         self._tempdir = None
         if path is None:
-            self._tempdir = tempfile.mkdtemp(prefix="lab-db-")
+            self._tempdir = str(workspace.new_folder("db"))
             path = os.path.join(self._tempdir, "shop.sqlite3")
         self.path = str(path)
         self._pool = queue.LifoQueue()
@@ -228,8 +235,10 @@ class SQLiteStore(Store):
 class RedisStore(Store):
     """Keys in a real Redis server, under a prefix so several shops can share one server.
 
-    Timeouts are short on purpose: when Redis is gone, a request should fail
-    in a second, not hang.
+    ``url`` carries the password too (``redis://:<password>@127.0.0.1:<port>/0``):
+    every Redis the lab starts requires one, and ``RedisServer.url`` hands it
+    out (see ``redis_server``). Timeouts are short on purpose: when Redis is
+    gone, a request should fail in a second, not hang.
     """
 
     kind = "cache"

@@ -14,21 +14,28 @@ import uuid
 
 import jwt
 
-from ..errors import InvalidArgumentError
+from ..engine.held_state import Infrastructure
+from ..errors import InvalidArgumentError, LabError
 
 __all__ = ["TokenIssuer", "TokenRejected"]
 
 
-class TokenRejected(Exception):
-    """The token is missing, malformed, tampered with, expired or revoked; ``reason`` says which."""
+class TokenRejected(LabError, ValueError):
+    """The token is missing, malformed, tampered with, expired or revoked; ``reason`` says which.
 
-    def __init__(self, reason):
+    ``error`` is the OAuth 2.0 bearer error code (RFC 6750) an HTTP answer carries in
+    ``WWW-Authenticate``: "invalid_token" when a token was sent and is no good, None when
+    none was sent at all.
+    """
+
+    def __init__(self, reason, error="invalid_token"):
         super().__init__(reason)
         self.reason = reason
+        self.error = error
 
 
-class TokenIssuer:
-    """Issues and verifies HS256 JWTs with one shared secret."""
+class TokenIssuer(Infrastructure):
+    """Issues and verifies HS256 JWTs with one shared secret (the same in every instance: infrastructure)."""
 
     ALGORITHM = "HS256"
 
@@ -56,7 +63,7 @@ class TokenIssuer:
         signature at all) or another algorithm is refused.
         """
         if not token:
-            raise TokenRejected("no token: send 'Authorization: Bearer <token>' from POST /login")
+            raise TokenRejected("no token: send 'Authorization: Bearer <token>' from POST /login", error=None)
         try:
             return jwt.decode(token, self._secret, algorithms=[self.ALGORITHM], issuer=self.issuer,
                               options={"require": ["exp", "iat", "sub", "jti"]})

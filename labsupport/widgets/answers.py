@@ -7,6 +7,11 @@ so chapter 09 can summarise the whole course with ``progress()``. The file is
 written atomically (a temporary file, then a rename), so a crash mid-write
 never leaves half a file; a file that is unreadable anyway is set aside as
 ``progress.json.bad`` and a fresh one started, never crashing the quiz.
+
+Your answers are yours: the folder is created readable by you only (0700) and
+the file is born with mode 0600 (the temporary file gets that mode before a
+single byte is written, and the rename keeps it), so on a shared machine
+nobody else can read them. ``progress(reset=True)`` deletes them.
 """
 
 import html
@@ -73,12 +78,24 @@ class AnswerStore:
             answers.setdefault(chapter, {})[question_id] = record
             self._write({"version": 1, "answers": answers})
 
+    def reset(self):
+        """Delete every saved answer (the file, and a set-aside ``.bad`` copy); True if there was a file."""
+        with _write_lock:
+            self.path.with_name(self.path.name + ".bad").unlink(missing_ok=True)
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                return False
+            return True
+
     def _write(self, data):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # mkstemp creates the file with mode 0600 (owner only); say so anyway, it is the point.
         handle = tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=self.path.parent,
                                              prefix=".progress-", suffix=".tmp", delete=False)
         try:
             with handle:
+                os.chmod(handle.name, 0o600)
                 json.dump(data, handle, indent=1, sort_keys=True)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -150,9 +167,15 @@ class Progress:
         return f"<table class='lab-progress'><tr>{head}</tr>{''.join(rows)}</table>{note}"
 
 
-def progress(path=None, directory=None):
-    """Summarise the saved answers per chapter (``directory`` overrides where questions are read)."""
+def progress(path=None, directory=None, reset=False):
+    """Summarise the saved answers per chapter (``directory`` overrides where questions are read).
+
+    ``reset=True`` first deletes every saved answer, to take the course again from scratch.
+    """
     store = AnswerStore(path)
+    note = None
+    if reset:
+        note = "Your saved answers were deleted." if store.reset() else "There were no saved answers to delete."
     answers = store.answers()
     rows = []
     for chapter in CHAPTERS:
@@ -160,4 +183,4 @@ def progress(path=None, directory=None):
         records = {qid: record for qid, record in answers.get(chapter, {}).items() if qid in ids}
         rows.append(ChapterProgress(chapter, len(ids), len(records),
                                     sum(record.get("correct") is True for record in records.values())))
-    return Progress(rows, note=store.problem)
+    return Progress(rows, note=store.problem or note)

@@ -1,8 +1,9 @@
 """The cluster dashboard: a live picture of a cluster, with the operator's buttons on it.
 
-``ClusterDashboard(shop)`` shows one tile per instance (green if it keeps
-nothing, pink if it holds sessions in memory, red once dead), the ledger of
-what users noticed, a chart of actions per second and the latest events.
+``ClusterDashboard(shop)`` shows one tile per instance (green if its shop
+keeps nothing, pink if it holds sessions in memory, red once dead) with the
+entries found in its memory, the ledger of what users noticed, a chart of
+actions per second and the latest events.
 Every button calls the same public ``Cluster`` method a learner could type
 (``shop.kill("shop-2")``), so a click, a cell and a test do exactly the same.
 
@@ -20,7 +21,9 @@ import weakref
 
 import ipywidgets as widgets
 
+from ..checks import is_number
 from ..engine import registry
+from ..engine.lifecycle import Closable
 from ..errors import ClusterClosedError, InvalidArgumentError, UnknownInstanceError
 from ..shop.cluster import Cluster
 from . import dashboard_view as view
@@ -44,7 +47,7 @@ def next_version(version):
     return f"{match.group(1)}{int(match.group(2)) + 1}" if match else f"{version}-2"
 
 
-class LiveUpdates:
+class LiveUpdates(Closable):
     """The one daemon thread that calls ``tick()`` every ``every_s`` seconds until ``tick`` says stop.
 
     ``close()`` stops it from outside (the registry calls it too); either way
@@ -57,8 +60,9 @@ class LiveUpdates:
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self):
-        registry.register(self)
+        self._opened()
         self.thread.start()
+        return self
 
     def _run(self):
         try:
@@ -69,7 +73,7 @@ class LiveUpdates:
             registry.unregister(self)
             self._on_end()
 
-    def close(self):
+    def _close(self):
         self._stop.set()
         if self.thread.is_alive() and self.thread is not threading.current_thread():
             self.thread.join(timeout=10.0)
@@ -91,7 +95,7 @@ class ClusterDashboard(widgets.VBox):
         if not isinstance(cluster, Cluster):
             raise InvalidArgumentError(f"ClusterDashboard needs a Cluster, for example "
                                        f"ClusterDashboard(Cluster.stateless()), not {cluster!r}")
-        if isinstance(refresh_s, bool) or not isinstance(refresh_s, (int, float)) or not 0.05 <= refresh_s <= 5:
+        if not is_number(refresh_s, 0.05, 5):
             raise InvalidArgumentError(f"refresh_s must be a number of seconds from 0.05 to 5, not {refresh_s!r}")
         self.cluster, self.refresh_s = cluster, refresh_s
         count = len(cluster.instances)
@@ -144,9 +148,9 @@ class ClusterDashboard(widgets.VBox):
         tile.drain_button.on_click(lambda _: self._later(f"draining {name}", shop.drain, name))
 
     def _remove_newest(self):
-        servers = self.cluster.instances
-        if len(servers) > 1:
-            return self._later(f"removing {servers[-1].name}", self.cluster.remove_instance, servers[-1].name)
+        instances = self.cluster.instances
+        if len(instances) > 1:
+            return self._later(f"removing {instances[-1].name}", self.cluster.remove_instance, instances[-1].name)
         self._note = ("A cluster keeps at least one instance; use Kill to crash the last one.", "error")
         self.refresh()
 
@@ -225,24 +229,26 @@ class ClusterDashboard(widgets.VBox):
             self.message.value = view.message_html(text, tone)
 
     def _draw_tiles(self, busy):
-        servers = self.cluster.instances
-        for gone in [self.tiles.pop(name) for name in set(self.tiles) - {s.name for s in servers}]:
+        instances = self.cluster.instances
+        shop_class = self.cluster.shop_class
+        for gone in [self.tiles.pop(name) for name in set(self.tiles) - {i.name for i in instances}]:
             close_tree(gone)
             gone.close()
-        for server in servers:
-            if server.name not in self.tiles:
-                self.tiles[server.name] = view.InstanceTile(server.name, self.cluster.kind)
-                self._wire_tile(self.tiles[server.name])
-            self.tiles[server.name].show(self._status(server), server, busy)
-        children = tuple(self.tiles[s.name] for s in servers)
+        for instance in instances:
+            if instance.name not in self.tiles:
+                self.tiles[instance.name] = view.InstanceTile(instance.name, shop_class.colour_role,
+                                                              shop_class.memory_note)
+                self._wire_tile(self.tiles[instance.name])
+            self.tiles[instance.name].show(self._status(instance), instance, busy)
+        children = tuple(self.tiles[i.name] for i in instances)
         if children != self.grid.children:
             self.grid.children = children
 
-    def _status(self, server):
+    def _status(self, instance):
         try:
-            return self.cluster.status(server.name)
+            return self.cluster.status(instance.name)
         except (UnknownInstanceError, ClusterClosedError):   # added, removed or closed right now
-            return server.status if server.status in view.STATUSES else "stopped"
+            return instance.status if instance.status in view.STATUSES else "stopped"
 
     def _draw_numbers(self):
         ledger, now = self.cluster.ledger, time.monotonic()

@@ -3,10 +3,12 @@
 The colours carry the lesson and follow the article's diagrams: green for an
 instance that keeps nothing (disposable: kill it and nobody notices), pink
 for anything that holds state (a stateful instance, the database, the
-cache), red for a dead instance. Almost everything here is a plain function
-from numbers to HTML, so it can be read and tested without a browser; the
-widget in dashboard.py decides *when* to redraw and what buttons do.
-Used by chapters 00-06.
+cache), red for a dead instance. Which colour a running instance gets is its
+shop class's ``colour_role``; the number on its tile is *measured*: the
+entries the walk of its memory found (``instance.held_state()``). Almost
+everything here is a plain function from numbers to HTML, so it can be read
+and tested without a browser; the widget in dashboard.py decides *when* to
+redraw and what buttons do. Used by chapters 00-06.
 """
 
 import bisect
@@ -16,44 +18,41 @@ import html
 import ipywidgets as widgets
 
 from ..shop.deploys import DeployReport
+from ..shop.ledger import LABELS
 
-__all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "STATUS_COLOURS", "STATUSES", "CHART_SECONDS", "tile_colour",
+__all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "ROLE_COLOURS", "STATUS_COLOURS", "STATUSES", "CHART_SECONDS",
+           "tile_colour",
            "tile_html", "header_html", "ledger_html", "events_html", "outcome_text", "message_html",
            "rate_chart_svg", "RateHistory", "button", "InstanceTile"]
 
 DISPOSABLE = "#90EE90"     # green: a running instance that keeps nothing
 HOLDS_STATE = "#FFB6C1"    # pink: whatever holds state
 DEAD = "#FF7F7F"           # red: crashed, memory gone
+ROLE_COLOURS = {"disposable": DISPOSABLE, "holds_state": HOLDS_STATE}     # a shop class's colour_role -> colour
 STATUS_COLOURS = {"draining": "#FFD580", "unhealthy": "#FFB347", "stopped": "#D3D3D3", "dead": DEAD}
 CHART_SECONDS = 30
 STATUSES = ("up", "draining", "unhealthy", "stopped", "dead")
 OK_LINE, FAILED_LINE, INK, MUTED = "#1b7f3b", "#b3261e", "#202124", "#5f6368"
-LEDGER_LABELS = (("actions", "actions"), ("ok", "ok"), ("failed", "failed"), ("unknown", "unknown outcome"),
-                 ("lost_sessions", "lost sessions"), ("lost_items", "lost items"),
-                 ("duplicated_items", "duplicated items"))
 BAD_COUNTERS = ("failed", "unknown", "lost_sessions", "lost_items", "duplicated_items")
 
 
-def tile_colour(kind, status):
-    """Green (stateless) or pink (stateful) while running; red, amber, orange or grey otherwise."""
+def tile_colour(role, status):
+    """While running, the colour of the shop's ``role`` (green disposable, pink holds state);
+    otherwise red (dead), amber (draining), orange (unhealthy) or grey (stopped)."""
     if status == "up":
-        return DISPOSABLE if kind == "stateless" else HOLDS_STATE
+        return ROLE_COLOURS[role]
     return STATUS_COLOURS.get(status, STATUS_COLOURS["stopped"])
 
 
-def tile_html(name, kind, status, version, requests, sessions):
-    """One instance card. For a stateful instance the sessions in memory are the big number."""
-    colour = tile_colour(kind, status)
+def tile_html(name, role, status, version, requests, held, note=""):
+    """One instance card. The big number is what the walk of its memory found (``held``, a ``HeldState``)."""
+    colour = tile_colour(role, status)
     alive = status not in ("dead", "stopped")
-    if kind == "stateful":
-        big = f"{sessions}" if alive else "0"
-        notes = {"dead": "sessions: memory gone", "stopped": "sessions: not serving"}
-        note = notes.get(status, "sessions in its memory")
-        memory = (f"<div style='font-size:30px;font-weight:700;line-height:1.1;margin-top:6px'>{big}</div>"
-                  f"<div style='font-size:12px'>{note}</div>")
-    else:
-        memory = ("<div style='font-size:12px;margin-top:6px'>0 sessions in memory<br>"
-                  "(carts live in the database)</div>")
+    caption = {"dead": "memory gone", "stopped": "not serving"}.get(status, "entries in its memory")
+    details = [held.describe()] + ([f"({note})"] if note else []) if alive else []
+    memory = (f"<div style='font-size:30px;font-weight:700;line-height:1.1;margin-top:6px'>"
+              f"{held.entries if alive else 0}</div><div style='font-size:12px'>{caption}</div>"
+              f"<div style='font-size:11px'>{'<br>'.join(html.escape(d) for d in details)}</div>")
     return (f"<div style='background:{colour};color:{INK};border-radius:6px;padding:8px 10px;"
             f"font-family:sans-serif;min-height:104px'>"
             f"<div style='font-size:15px;font-weight:700'>{html.escape(name)} "
@@ -80,7 +79,7 @@ def header_html(kind, policy, version, count, traffic_running):
 def ledger_html(counts):
     """The ledger's counters as small boxes; a counter of trouble turns red once it is above zero."""
     boxes = []
-    for key, label in LEDGER_LABELS:
+    for key, label in LABELS.items():
         value = counts.get(key, 0)
         colour = FAILED_LINE if key in BAD_COUNTERS and value else INK
         boxes.append(f"<div style='border:1px solid #ddd;border-radius:4px;padding:3px 8px;min-width:64px'>"
@@ -198,8 +197,8 @@ class InstanceTile(widgets.VBox):
     lab-tile-<status>, which changes with the status.
     """
 
-    def __init__(self, name, kind):
-        self.name, self.kind, self.status = name, kind, None
+    def __init__(self, name, role, note=""):
+        self.name, self.role, self.note, self.status = name, role, note, None
         self.card = widgets.HTML()
         self.kill_button = button("Kill", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
         self.restart_button = button("Restart", "lab-restart", "success", f"start {name} again, memory empty")
@@ -210,10 +209,10 @@ class InstanceTile(widgets.VBox):
         self.add_class("lab-tile")
         self.add_class(f"lab-tile-name-{name}")
 
-    def show(self, status, server, busy):
-        stats = server.stats
-        self.card.value = tile_html(self.name, self.kind, status, server.version, stats["requests"],
-                                    stats["sessions"])
+    def show(self, status, instance, busy):
+        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``."""
+        self.card.value = tile_html(self.name, self.role, status, instance.version, instance.stats["requests"],
+                                    instance.held_state(), self.note)
         if status != self.status:
             if self.status is not None:
                 self.remove_class(f"lab-tile-{self.status}")

@@ -13,6 +13,7 @@ import numbers
 
 import ipywidgets as widgets
 
+from ..checks import is_number
 from ..errors import InvalidArgumentError
 from . import quiz_view as view
 from .answers import AnswerStore
@@ -126,7 +127,7 @@ class Predict(widgets.VBox):
         if hasattr(actual, "item") and not isinstance(actual, (bool, str, int, float)):
             actual = actual.item()       # a numpy number or bool from a measurement
         if q.is_numeric:
-            if isinstance(actual, bool) or not isinstance(actual, numbers.Real):
+            if not is_number(actual):
                 raise InvalidArgumentError(f"reveal({actual!r}): this prediction is a number of {q.unit or 'units'}; "
                                            "pass the measured number")
             return int(actual) if isinstance(actual, numbers.Integral) else float(actual)

@@ -25,6 +25,7 @@ import math
 import re
 from pathlib import Path
 
+from ..checks import is_number
 from ..errors import InvalidArgumentError, LabError
 
 __all__ = ["CHAPTERS", "KINDS", "QUESTIONS_DIR", "Option", "Question", "QuizFileError",
@@ -227,6 +228,6 @@ def _text(where, item, name, allow_empty=False):
 
 def _number(where, item, name):
     value = item[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if not is_number(value) or not math.isfinite(value):
         raise QuizFileError(f"{where}: \"{name}\" must be a number, got {value!r}")
     return value

@@ -127,15 +127,12 @@ def _open_and_run(browser, base, token, notebook):
                                 for s in sessions)
 
     _wait(kernel_idle, 90, "the kernel to be connected and idle")
-    # Run everything above the last cell: the last one stops the chapter's servers, and the
-    # test still wants to press the dashboard's buttons.
-    page.locator(".jp-NotebookPanel:visible .jp-Cell").last.click()
-    page.keyboard.press("Escape")
+    # Run All, as a learner would: no chapter stops its servers at the end, so the dashboards stay live.
     page.locator("li.lm-MenuBar-item", has_text="Run").click()
-    page.locator("li.lm-Menu-item", has_text="Run All Above Selected Cell").first.click()
+    page.locator("li.lm-Menu-item", has_text="Run All Cells").first.click()
 
     def all_cells_ran():
-        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()[:-1]
+        prompts = page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
         return prompts and all(p.strip()[1:-2].isdigit() for p in prompts) and kernel_idle()
 
     _wait(all_cells_ran, 240, f"every cell of {notebook} to run")
