@@ -16,7 +16,15 @@ import argparse
 import os
 import sys
 
-from .engine.process import PREFIX, NumberOption, check_host, serve_until_stopped
+from .engine.process import (
+    ALLOW_HOSTS_ENV,
+    PREFIX,
+    NumberOption,
+    allowed_host_names,
+    check_host,
+    check_host_name,
+    serve_until_stopped,
+)
 from .errors import LabError
 from .game.process import GameServerProcess
 from .shop.process import SECRET_ENV, StatefulShopProcess, StatelessShopProcess
@@ -36,8 +44,13 @@ def build_parser():
         app = apps.add_parser(name, help=process.help, description=process.help, allow_abbrev=False)
         app.add_argument("--host", default="127.0.0.1",
                          help="the IPv4 address to listen on (default 127.0.0.1: this machine only). In a "
-                              "container, the all-zeros address, so that other containers can reach it; anything "
-                              "but loopback prints a warning")
+                              "container, 0.0.0.0, so that other containers can reach it (they will need "
+                              "--allow-host); anything but loopback prints a warning")
+        app.add_argument("--allow-host", action="append", default=None, metavar="NAME", type=_host_name,
+                         help="a Host name to answer to besides 127.0.0.1 and localhost, with any port: the name "
+                              "clients use to reach this process, such as a Kubernetes Service or a compose "
+                              "service. Repeat it for several names, or list them, comma-separated, in "
+                              f"${ALLOW_HOSTS_ENV}. Any other name gets 421, the defence against DNS rebinding")
         app.add_argument("--port", type=NumberOption("port", 0, 65535, whole=True), default=8000,
                          help="the TCP port (default 8000; 0 lets the system pick one, shown in the start line)")
         app.add_argument("--name", default=None,
@@ -52,6 +65,14 @@ def build_parser():
     return parser
 
 
+def _host_name(text):
+    """argparse ``type=`` for --allow-host: a bad name exits 2 with what to give instead."""
+    try:
+        return check_host_name(text)
+    except LabError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class _RefuseSecret(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         parser.error(f"never pass the secret on the command line (ps shows it to every user); "
@@ -61,14 +82,16 @@ class _RefuseSecret(argparse.Action):
 def main(argv=None, environ=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    environ = os.environ if environ is None else environ
     try:
         check_host(args.host)
-        app = APPS[args.app].from_args(args, os.environ if environ is None else environ)
+        allowed = allowed_host_names(args.allow_host, environ)
+        app = APPS[args.app].from_args(args, environ)
     except LabError as exc:
         args.app_parser.error(str(exc))                # exit status 2, after the usage line
     name = args.name or app.default_name
     try:
-        server = app.instance(args.host, args.port, name, args.version)
+        server = app.instance(args.host, args.port, name, args.version, allowed_hosts=allowed)
     except LabError as exc:                            # for example a --name the game server cannot use
         app.close()
         args.app_parser.error(str(exc))

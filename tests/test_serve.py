@@ -2,7 +2,8 @@
 
 Pins what an operator relies on: --help explains every option, a bad option
 exits 2 with a message saying what to give, the process binds loopback unless
---host says otherwise (and warns when it does), it logs one line per start and
+--host says otherwise (and warns when it does), it answers only to loopback Host
+names unless --allow-host or LAB_ALLOW_HOSTS lists more, it logs one line per start and
 stop, SIGTERM drains the request in flight before exit 0, and processes share
 the secret, the database and the Redis they are given (never through argv).
 """
@@ -24,8 +25,10 @@ import pytest
 import redis
 
 import labsupport.__main__ as cli
+from labsupport.engine import Instance, host_problem
 from labsupport.game import GamePlayer
 from labsupport.labs import ServeProcess
+from labsupport.shop import StatefulShop
 from labsupport.state import start_redis
 
 pytestmark = pytest.mark.timeout(120)
@@ -94,10 +97,10 @@ def test_help_explains_every_option_of_every_app():
             assert action.help and len(action.help) > 15, f"{name} {action.option_strings} has no real help"
     status, out, _ = run_cli("serve", "stateless-shop", "--help")
     assert status == 0
-    for option in ("--host", "--port", "--name", "--version", "--drain-timeout", "--db", "--redis-url",
-                   "--secret-file", "--workers", "--service-ms", "--queue-limit"):
+    for option in ("--host", "--allow-host", "--port", "--name", "--version", "--drain-timeout", "--db",
+                   "--redis-url", "--secret-file", "--workers", "--service-ms", "--queue-limit"):
         assert option in out, option
-    assert "LAB_SHOP_SECRET" in out and "--secret " not in out
+    assert "LAB_SHOP_SECRET" in out and "LAB_ALLOW_HOSTS" in out and "--secret " not in out
 
 
 @pytest.mark.parametrize("args, says", [
@@ -110,6 +113,8 @@ def test_help_explains_every_option_of_every_app():
     (["serve", "stateless-shop", "--db", "x.db", "--secret", "hunter2"], "never pass the secret on the command line"),
     (["serve", "stateless-shop", "--secret-file", "/no/such/file", "--db", "x.db"], "cannot read the secret file"),
     (["serve", "game-server", "--name", "bad name!"], "must be 1-40 letters"),
+    (["serve", "stateful-shop", "--allow-host", "shop:8000"], "without a port"),
+    (["serve", "stateful-shop", "--allow-host", "*.example"], "without wildcards"),
 ])
 def test_a_bad_option_exits_2_with_a_message_that_says_what_to_give(args, says, capsys, monkeypatch):
     monkeypatch.delenv("LAB_SHOP_SECRET", raising=False)
@@ -117,6 +122,12 @@ def test_a_bad_option_exits_2_with_a_message_that_says_what_to_give(args, says, 
         cli.main(args, environ={})
     assert exit_.value.code == 2
     assert says in capsys.readouterr().err
+
+
+def test_a_bad_name_in_lab_allow_hosts_exits_2_too(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["serve", "stateful-shop"], environ={"LAB_ALLOW_HOSTS": "stateless-shop, evil example"})
+    assert exit_.value.code == 2 and "not 'evil example'" in capsys.readouterr().err
 
 
 def test_the_real_command_exits_2_and_a_short_secret_is_refused():
@@ -146,6 +157,46 @@ def test_any_other_host_gets_a_one_line_warning(processes):
     assert listening_addresses(shop.pid) == {"0.0.0.0"}
     warnings = [line for line in shop.log().splitlines() if "warning" in line]
     assert len(warnings) == 1 and "listens on 0.0.0.0" in warnings[0] and "other machines" in warnings[0]
+
+
+# -- the Host check (engine/rebinding.py): loopback names only, unless the operator lists more ---------------------
+def test_without_allow_host_only_loopback_names_pass_even_on_every_interface(processes):
+    shop = processes("stateful-shop", "--host", "0.0.0.0")
+    assert get(shop.url, "/health", {"Host": f"localhost:{shop.port}"}) == (200, {"status": "ok"})
+    assert get(shop.url, "/health", {"Host": "localhost"}) == (200, {"status": "ok"})     # what nginx sends
+    status, body = get(shop.url, "/health", {"Host": "stateless-shop"})
+    assert status == 421 and "'stateless-shop' is not this server" in body["error"]
+    assert "also answers" not in shop.log()
+
+
+def test_allow_host_names_from_the_option_and_the_environment_pass_with_any_port_and_no_others(processes):
+    shop = processes("stateful-shop", "--host", "0.0.0.0", "--allow-host", "Stateless-Shop",
+                     env={"LAB_ALLOW_HOSTS": "stateless-shop.default.svc.cluster.local, shop-1"})
+    for host in ("stateless-shop", "stateless-shop:80", "STATELESS-SHOP:8000",
+                 "stateless-shop.default.svc.cluster.local:80", "shop-1"):
+        assert get(shop.url, "/health", {"Host": host}) == (200, {"status": "ok"}), host
+    for host in ("evil.example", "stateless-shop.evil.example", "shop-2:8000", "stateless-shop.default"):
+        status, body = get(shop.url, "/health", {"Host": host})
+        assert status == 421 and "or shop-1" in body["error"], host
+    start_line = next(line for line in shop.log().splitlines() if "listening on" in line)
+    assert start_line.endswith("also answers to Host stateless-shop, stateless-shop.default.svc.cluster.local, shop-1")
+
+
+def test_the_game_server_process_takes_allow_host_too(processes):
+    game = processes("game-server", "--allow-host", "game", name="game-1")
+    health = f"http://127.0.0.1:{game.port}"
+    assert get(health, "/health", {"Host": "game:80"})[0] == 200
+    assert get(health, "/health", {"Host": "game-0.game-headless"})[0] == 421
+
+
+def test_the_lab_allows_no_other_names_and_its_processes_ignore_the_kernels_lab_allow_hosts(processes, monkeypatch):
+    assert host_problem("stateless-shop", 8000) is not None                  # the default: nothing listed
+    assert host_problem("stateless-shop:80", 8000, ("stateless-shop",)) is None
+    with Instance(StatefulShop, name="shop-1").start() as lab_instance:
+        assert lab_instance._httpd.allowed_hosts == ()
+    monkeypatch.setenv("LAB_ALLOW_HOSTS", "stateless-shop")                  # set in the kernel by mistake
+    shop = processes("stateful-shop")
+    assert get(shop.url, "/health", {"Host": "stateless-shop"})[0] == 421
 
 
 def test_sigterm_drains_the_request_in_flight_then_exits_0_with_one_stop_line(processes, tmp_path):

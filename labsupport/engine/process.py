@@ -15,13 +15,18 @@ signals. This module is what ``python -m labsupport serve`` runs (chapter 10):
   be caught: that is the crash chapter 10 inflicts with ``Popen.kill()``.
 
 A server that listens beyond loopback can be reached by other machines, so
-``serve_until_stopped`` says so in a one-line warning.
+``serve_until_stopped`` says so in a one-line warning. Like every lab server,
+it answers only requests whose ``Host`` names this machine (``rebinding.py``);
+in a container it is reached by other names (a Kubernetes Service's, a compose
+service's), which its operator lists with ``--allow-host`` or ``LAB_ALLOW_HOSTS``
+(``allowed_host_names``). Nothing is allowed unless it is listed.
 """
 
 import argparse
 import ipaddress
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -31,10 +36,13 @@ from .instance import Instance
 from .listener import Listener
 
 __all__ = ["ProcessInstance", "NumberOption", "check_host", "is_loopback", "serve_until_stopped", "STOP_SIGNALS",
-           "PREFIX"]
+           "PREFIX", "ALLOW_HOSTS_ENV", "check_host_name", "allowed_host_names"]
 
 STOP_SIGNALS = ("SIGTERM", "SIGINT")          # SIGINT is Ctrl-C in a terminal; Windows has no real SIGTERM
 PREFIX = "labsupport serve:"                  # every line the process writes starts with this
+ALLOW_HOSTS_ENV = "LAB_ALLOW_HOSTS"           # more Host names to answer to, comma-separated
+_LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")    # a DNS name or an IPv4 address, as a Host header carries it
 
 
 class NumberOption:
@@ -64,8 +72,23 @@ def check_host(host):
         ipaddress.IPv4Address(host)
     except ValueError:
         raise InvalidArgumentError(f"--host must be an IPv4 address, such as 127.0.0.1 (this machine only) or "
-                                   f"the all-zeros address (every interface, in a container), not {host!r}") from None
+                                   f"0.0.0.0 (every interface, in a container), not {host!r}") from None
     return host
+
+
+def check_host_name(name):
+    """``name``, lower-cased, if it can be a Host header's name (no port, no wildcard); else InvalidArgumentError."""
+    cleaned = name.strip().lower()
+    if not _HOST_NAME.fullmatch(cleaned):
+        raise InvalidArgumentError(f"--allow-host takes a host name such as stateless-shop, one per option, "
+                                   f"without a port (any port is accepted) and without wildcards, not {name.strip()!r}")
+    return cleaned
+
+
+def allowed_host_names(given, environ):
+    """The names from ``--allow-host`` (a list, or None) and ``LAB_ALLOW_HOSTS`` in ``environ``, checked, once each."""
+    from_env = [part for part in environ.get(ALLOW_HOSTS_ENV, "").split(",") if part.strip()]
+    return tuple(dict.fromkeys(check_host_name(name) for name in [*(given or []), *from_env]))
 
 
 def is_loopback(host):
@@ -84,10 +107,11 @@ class ProcessInstance(Instance):
     fail at once.
     """
 
-    def __init__(self, app_factory, host="127.0.0.1", port=0, **options):
+    def __init__(self, app_factory, host="127.0.0.1", port=0, allowed_hosts=(), **options):
         super().__init__(app_factory, **options)
         self.host = "127.0.0.1" if host == "localhost" else host
         self.port = port
+        self.allowed_hosts = tuple(allowed_hosts)     # Host names besides loopback (--allow-host)
 
     @property
     def url(self):
@@ -98,7 +122,8 @@ class ProcessInstance(Instance):
         return (self.host, self.port)
 
     def _bind(self):
-        return Listener((self.host, self.port), self)      # an OSError ("address in use") reaches the caller
+        # An OSError ("address in use") reaches the caller.
+        return Listener((self.host, self.port), self, allowed_hosts=self.allowed_hosts)
 
 
 def serve_until_stopped(server, label, summary, log=None, drain_s=10.0, host="127.0.0.1"):
@@ -127,7 +152,8 @@ def serve_until_stopped(server, label, summary, log=None, drain_s=10.0, host="12
         if not is_loopback(host):
             print(f"{PREFIX} warning: {label} listens on {host}, so other machines can reach it; "
                   f"use --host 127.0.0.1 unless a proxy or container network needs it", file=log, flush=True)
-        print(f"{PREFIX} {label} listening on {server.url} (pid {os.getpid()})", file=log, flush=True)
+        names = f"; also answers to Host {', '.join(server.allowed_hosts)}" if server.allowed_hosts else ""
+        print(f"{PREFIX} {label} listening on {server.url} (pid {os.getpid()}){names}", file=log, flush=True)
         while not stopping.wait(0.5):        # a timeout, so Ctrl-C is noticed on every platform
             pass
         server.stop(timeout=drain_s)

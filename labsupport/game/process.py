@@ -19,10 +19,11 @@ __all__ = ["GameServerProcess", "ProcessGameServer"]
 class ProcessGameServer(GameServer):
     """A ``GameServer`` bound to exactly the host and port it was given (port 0: any free port)."""
 
-    def __init__(self, host="127.0.0.1", port=0, **options):
+    def __init__(self, host="127.0.0.1", port=0, allowed_hosts=(), **options):
         super().__init__(**options)
         self.host = "127.0.0.1" if host == "localhost" else host
         self.port = port
+        self.allowed_hosts = tuple(allowed_hosts)     # Host names besides loopback (--allow-host)
 
     @property
     def url(self):
@@ -55,8 +56,9 @@ class GameServerProcess:
     def __init__(self, db=None):
         self.db = db
 
-    def instance(self, host, port, name, version):
-        return ProcessGameServer(host=host, port=port, name=name, version=version, db_path=self.db)
+    def instance(self, host, port, name, version, allowed_hosts=()):
+        return ProcessGameServer(host=host, port=port, name=name, version=version, db_path=self.db,
+                                 allowed_hosts=allowed_hosts)
 
     def summary(self, server):
         return f"{len(server.saved_results())} finished games in the results database"

@@ -99,8 +99,9 @@ class ShopProcess:
         """A fresh application object (what ``Instance`` calls at start)."""
         raise NotImplementedError
 
-    def instance(self, host, port, name, version):
-        return ProcessInstance(self.new_app, host=host, port=port, name=name, version=version, **self.capacity)
+    def instance(self, host, port, name, version, allowed_hosts=()):
+        return ProcessInstance(self.new_app, host=host, port=port, name=name, version=version,
+                               allowed_hosts=allowed_hosts, **self.capacity)
 
     def summary(self, instance):
         return f"served {instance.stats['requests']} requests"
