@@ -2,17 +2,22 @@
 
 Pins G1 and G2 with real processes, a real nginx and a real Redis: killing a
 stateless process mid-traffic loses nothing; killing a stateful one loses
-exactly its users' sessions. Also pins the nginx configuration's promise about
+exactly its users' sessions (nginx tells them Host: localhost, or the Host check
+would refuse every request). Also pins the nginx configuration's promise about
 retries (a POST without an Idempotency-Key is never resent once it reached a
 process; one with a key is), that the templates are valid nginx, that the lab
-balancer stands in when nginx is missing, and that nothing outlives close().
+balancer stands in when nginx is missing, and that nothing outlives close(), nor
+a kernel killed outright.
 Without nginx the nginx tests skip with what to install (CI installs it).
 """
 
 import http.client
 import json
 import os
+import pathlib
 import subprocess
+import sys
+import textwrap
 import threading
 
 import psutil
@@ -39,6 +44,8 @@ from labsupport.shop import User
 
 pytestmark = pytest.mark.timeout(120)
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
 needs_nginx = pytest.mark.skipif(find_nginx() is None, reason=f"nginx is not installed; {NGINX_INSTALL_HINT}")
 
 
@@ -60,7 +67,10 @@ def send(url, method, path, body=None, headers=None):
 def test_g1_a_stateless_process_sigkilled_mid_traffic_behind_nginx_loses_nothing_and_close_leaves_nothing():
     with StatelessProcesses(processes=3, seed=7) as shop:
         assert shop.behind_nginx
-        pids = [p.pid for p in shop.processes] + [shop.proxy._process.pid, shop.redis._process.pid]
+        pids = [p.pid for p in shop.processes] + [shop.proxy._process.pid, shop.redis.pid]
+        for pid in pids[:4]:                                                      # nginx too: loopback only
+            assert {c.laddr.ip for c in psutil.Process(pid).net_connections("inet")
+                    if c.status == psutil.CONN_LISTEN} == {"127.0.0.1"}
         folders = [shop.workdir, shop.proxy.workdir]
         result = kill_mid_traffic(shop, victim="shop-2", users=20, actions=40, seed=7)
         report = result.report
@@ -71,7 +81,7 @@ def test_g1_a_stateless_process_sigkilled_mid_traffic_behind_nginx_loses_nothing
         assert result.exit_status == -9 and not shop.process("shop-2").alive
         log = result.victim_log.splitlines()
         assert len(log) == 1 and "listening on" in log[0]                       # no stop line: it never knew
-    assert not psutil.Process().children() and not any(psutil.pid_exists(pid) for pid in pids)
+    assert not psutil.Process().children() and not any(psutil.pid_exists(pid) for pid in pids if pid is not None)
     assert not any(os.path.exists(folder) for folder in folders)
     with pytest.raises(OSError):
         send(shop.url, "GET", "/health")
@@ -93,7 +103,7 @@ def test_g2_killing_a_stateful_process_behind_nginx_loses_exactly_its_users_sess
 @pytest.mark.parametrize("idempotency_key, status, cart", [(None, 502, {}), ("retry-me-1", 200, {"book": 1})])
 def test_nginx_resends_a_post_that_reached_a_dying_process_only_with_an_idempotency_key(idempotency_key, status, cart):
     with StatelessProcesses(processes=2, seed=7, service_ms=1000) as shop:
-        token = User(shop.processes[0].url, "alice").login().token      # straight to a process, not via nginx
+        token = User(shop.processes[0].url, "alice").login().credential      # straight to a process, not via nginx
         auth = {"Authorization": f"Bearer {token}"}
         key = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         answers = []
@@ -158,6 +168,43 @@ def test_run_traffic_needs_a_url_or_a_cluster_and_chaos_needs_a_cluster():
         run_traffic(users=1, actions=1)
     with pytest.raises(InvalidArgumentError, match="chaos needs a cluster"):
         run_traffic(url="http://127.0.0.1:9", users=1, actions=1, chaos="kill one instance every 1 s")
+
+
+def gone(pid, timeout):
+    """Wait up to ``timeout`` s for process ``pid`` to end; True if it did (a zombie counts as ended)."""
+    try:
+        process = psutil.Process(pid)
+        process.wait(timeout=timeout)
+    except psutil.NoSuchProcess:
+        return True
+    except psutil.TimeoutExpired:
+        return process.status() == psutil.STATUS_ZOMBIE
+    return True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sessions are a POSIX idea; the watchdog part holds everywhere")
+def test_a_killed_kernel_leaves_no_serve_process_and_no_nginx_behind():
+    """The kernel is SIGKILLed (no Python runs, no atexit): the watchdog ends its serve processes and nginx.
+
+    Each child runs in a session of its own, so ipykernel's clean-up of its process group leaves it to the lab.
+    """
+    kernel = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import json, sys
+        from labsupport.labs import StatelessProcesses
+        shop = StatelessProcesses(processes=2, seed=7)
+        children = [p.pid for p in shop.processes] + ([shop.proxy._process.pid] if shop.behind_nginx else [])
+        print(json.dumps(children), flush=True)
+        sys.stdin.readline()                          # wait to be killed
+    """)], env=dict(os.environ, PYTHONPATH=str(ROOT)), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        children = json.loads(kernel.stdout.readline())
+        assert all(os.getsid(pid) == pid for pid in children)          # each leads a session of its own
+    finally:
+        kernel.kill()
+        kernel.communicate()
+    assert len(children) == (3 if find_nginx() else 2)
+    assert all(gone(pid, timeout=10) for pid in children), "a serve process or nginx outlived the kernel"
 
 
 def test_a_process_that_cannot_start_says_why(tmp_path, monkeypatch):

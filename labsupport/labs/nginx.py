@@ -7,10 +7,12 @@ module only fills in their ``${PLACEHOLDERS}`` (the addresses of the shop
 processes, where to listen) and starts nginx as a child process:
 
 * everything it writes (configuration, pid file, error log, temp files) goes
-  into one temporary folder, removed when it stops;
+  into one folder inside the kernel's private lab folder, removed when it stops;
 * it listens on 127.0.0.1 only, in the foreground, as one process;
+* it tells the shop processes ``Host: localhost`` (the templates say why);
 * it registers with the lab's registry, so ``shutdown_all()`` and the end of the
-  kernel stop it like every other server.
+  kernel stop it like every other server; it runs in a session of its own and
+  the lab's ``watchdog`` kills it if the kernel dies without cleaning up.
 
 ``find_nginx()`` returns None when nginx is not installed; ``INSTALL_HINT``
 says how to get it.
@@ -22,10 +24,10 @@ import re
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 
-from ..engine import registry
+from ..engine import watchdog, workspace
+from ..engine.lifecycle import Closable
 from ..errors import DependencyMissingError, InvalidArgumentError
 
 __all__ = ["find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers", "Nginx",
@@ -81,7 +83,7 @@ def _free_port():
         return probe.getsockname()[1]
 
 
-class Nginx:
+class Nginx(Closable):
     """One nginx process serving ``deploy/nginx/<site>`` in front of ``addresses``; ``url``, ``close()``."""
 
     def __init__(self, site, addresses, program=None):
@@ -107,16 +109,18 @@ class Nginx:
         """Write the configuration, start nginx, return once it accepts connections."""
         if self.running:
             return self
-        self.workdir = self.workdir or tempfile.mkdtemp(prefix="lab-nginx-")
-        registry.register(self)
+        self.workdir = self.workdir or str(workspace.new_folder("nginx"))
+        self._opened()
         for _attempt in range(5):                   # the free port may be taken before nginx binds it
             self.port = _free_port()
             self._write_config()
             with open(os.path.join(self.workdir, "stderr.log"), "wb") as stderr:
+                # A session of its own and the watchdog, as for every child of the lab (engine/watchdog.py).
                 self._process = subprocess.Popen(
                     [self.program, "-p", self.workdir, "-c", os.path.join(self.workdir, "nginx.conf"),
                      "-e", os.path.join(self.workdir, "error.log")],
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr)
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, start_new_session=True)
+            watchdog.guard(self._process)
             if self._wait_ready(timeout):
                 return self
             self._terminate()
@@ -157,20 +161,14 @@ class Nginx:
                 except subprocess.TimeoutExpired:
                     self._process.kill()
                     self._process.wait()
+            watchdog.release(self._process)
             self._process = None
 
-    def close(self):
+    def _close(self):
         self._terminate()
-        registry.unregister(self)
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return f"<Nginx {self.version} {self.site} {'running' if self.running else 'stopped'}>"

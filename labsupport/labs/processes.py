@@ -12,6 +12,12 @@ Python objects any more, so what the processes share has to be given to them:
   environment (never the command line, where ``ps`` shows them to everyone);
 * the stateful shop's processes get nothing: each keeps its sessions to itself.
 
+Each process starts in a session of its own and is guarded by the lab's
+``watchdog``: if the kernel itself is killed, its shop processes die with it,
+and ipykernel's clean-up of its own process group at shutdown leaves them to
+the lab, which stops them gracefully. Logs and the SQLite file go into the
+kernel's private lab folder (``engine/workspace.py``).
+
 In front of them runs nginx, configured from ``deploy/nginx/`` (``nginx.py``).
 When nginx is not installed, the lab's own balancer takes its place, with the
 same policy, and ``proxy_note`` says what to install; the processes, the kill
@@ -27,10 +33,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 
-from ..engine import registry
+from ..engine import watchdog, workspace
 from ..engine.balancer import Balancer
+from ..engine.lifecycle import Closable
+from ..engine.process import ALLOW_HOSTS_ENV
 from ..engine.waiting import wait_until
 from ..errors import DependencyMissingError, InvalidArgumentError, LabError, UnknownInstanceError
 from ..shop.traffic import run_traffic
@@ -48,10 +55,11 @@ class ProcessStartError(LabError, RuntimeError):
     """A ``serve`` process exited, or did not say it was listening in time; the message quotes its log."""
 
 
-class ServeProcess:
+class ServeProcess(Closable):
     """One ``python -m labsupport serve <app>`` child: ``launch``, ``kill`` (SIGKILL), ``stop`` (SIGTERM).
 
-    It is registered while it runs, so ``shutdown_all()`` and the end of the kernel stop it.
+    It is registered once launched, so ``shutdown_all()`` and the end of the kernel stop it (``close()``
+    is a graceful stop), and the watchdog kills it if the kernel dies first.
     """
 
     def __init__(self, app, name, workdir, options=(), environment=None):
@@ -82,15 +90,21 @@ class ServeProcess:
 
     def launch(self):
         """Start the process and return at once (``wait_ready`` waits for it): starting many is faster."""
-        environment = {**os.environ, **self.environment,
+        # The kernel's environment, less any Host names an operator allowed: the lab's processes answer to
+        # loopback names only, unless the caller gives names in ``environment`` on purpose (tests do).
+        inherited = {key: value for key, value in os.environ.items() if key != ALLOW_HOSTS_ENV}
+        environment = {**inherited, **self.environment,
                        "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")]))}
         self._starts_seen = len(self._start_lines())
         command = [sys.executable, "-m", "labsupport", "serve", self.app, "--port", str(self.port),
                    "--name", self.name, *self.options]
         with open(self.log_path, "ab") as log:
+            # A session of its own, as for redis-server (see engine/watchdog.py): signals for the kernel's
+            # process group leave it alone; the lab stops it, or the watchdog if the kernel dies first.
             self._process = subprocess.Popen(command, env=environment, stdin=subprocess.DEVNULL,
-                                             stdout=subprocess.DEVNULL, stderr=log)
-        registry.register(self)
+                                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        watchdog.guard(self._process)
+        self._opened()
         return self
 
     def wait_ready(self, timeout=30.0):
@@ -115,7 +129,7 @@ class ServeProcess:
         if self.alive:
             self._process.kill()
             self._process.wait()
-        registry.unregister(self)
+        self._release()
 
     def terminate(self):
         """Ask it to stop (SIGTERM) and return at once: it drains its work in progress, logs a line, exits."""
@@ -130,18 +144,23 @@ class ServeProcess:
                 self._process.wait(timeout)
             except subprocess.TimeoutExpired:
                 self.kill()
-        registry.unregister(self)
+        self._release()
         return self._process.returncode if self._process is not None else None
 
-    def close(self):
-        """What ``shutdown_all()`` calls: a graceful stop."""
+    def _release(self):
+        """The process has ended: the watchdog need not look after it any more."""
+        if self._process is not None:
+            watchdog.release(self._process)
+
+    def _close(self):
+        """What ``close()``, ``shutdown_all()`` and the end of the kernel do: a graceful stop."""
         self.stop(timeout=5.0)
 
     def __repr__(self):
         return f"<ServeProcess {self.name} {self.app} {'alive' if self.alive else 'not running'} pid={self.pid}>"
 
 
-class ShopProcesses:
+class ShopProcesses(Closable):
     """Shop processes behind nginx (or the lab's balancer). Build one with a subclass below.
 
     A subclass says which app the processes run, which ``deploy/nginx`` site
@@ -159,13 +178,12 @@ class ShopProcesses:
         if proxy not in PROXIES:
             raise InvalidArgumentError(f"proxy must be one of {', '.join(PROXIES)}, not {proxy!r}")
         self.seed = seed
-        self.closed = False
         self.proxy = None
         self.proxy_name = self.proxy_note = ""
         self.behind_nginx = False
-        self.workdir = tempfile.mkdtemp(prefix="lab-processes-")
+        self.workdir = workspace.new_folder("processes")     # logs and the shared database, private to you
         self.processes = []
-        registry.register(self)
+        self._opened()
         try:
             environment = self._shared_state()
             options = ["--workers", str(workers), "--service-ms", str(service_ms)]
@@ -236,28 +254,18 @@ class ShopProcesses:
         """Virtual users shopping through the proxy (or ``url``); ``chaos`` kills processes. A ``Report``."""
         return run_traffic(self, users, actions, self.seed if seed is None else seed, chaos, url=url)
 
-    def close(self):
-        if self.closed:
-            return
-        self.closed = True
+    def _close(self):
         if self.proxy is not None:
             self.proxy.close()
         for process in self.processes:
             process.terminate()                   # all at once: each drains in parallel with the others
         for process in self.processes:
-            process.stop(timeout=5.0)
+            process.close()
         self._close_shared_state()
-        registry.unregister(self)
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def _close_shared_state(self):
         """For subclasses: stop what ``_shared_state`` started."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         alive = sum(process.alive for process in self.processes)
