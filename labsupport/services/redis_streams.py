@@ -100,9 +100,8 @@ class StreamConsumer:
 
     def claim_idle(self, min_idle_ms):
         """XAUTOCLAIM: take over messages pending (with anyone) for at least ``min_idle_ms``."""
-        _next, messages, _deleted = self.client.xautoclaim(self.stream, self.group, self.name, min_idle_ms,
-                                                           start_id="0-0")
-        return messages
+        reply = self.client.xautoclaim(self.stream, self.group, self.name, min_idle_ms, start_id="0-0")
+        return reply[1]          # [next start id, messages]; Redis 7 adds a third item, the ids it deleted
 
     def handle(self, messages, sinks, crash_at=None):
         """Apply each message to every sink, then XACK it. ``crash_at``: die after applying that id, before its ACK."""
