@@ -3,7 +3,8 @@
 No cluster here, so the manifests are checked offline: every object validates
 against the Kubernetes JSON schemas in strict mode (kubernetes-validate, which
 refuses unknown fields), selectors match the pods they select, probes and the
-drain add up, and the fields chapter 10's table shows are really there. The
+drain add up, every pod answers to the names it is reached by and nothing else
+(the Host check), and the fields chapter 10's table shows are really there. The
 compose file is parsed and its references checked (files, services, secrets).
 """
 
@@ -15,6 +16,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+import labsupport.__main__ as cli
+from labsupport.engine import allowed_host_names, host_problem
 from labsupport.labs import LESSONS, ManifestError, kubernetes_lessons, load_manifests, manifest_value
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -70,6 +73,41 @@ def test_the_stateless_shop_separates_readiness_from_liveness_and_drains_before_
     assert not any("secret" in arg.lower() for arg in args)          # never on the command line
 
 
+SERVE_PODS = [("stateless-shop.yaml", "Deployment", "stateless-shop"), ("game-server.yaml", "StatefulSet", "game")]
+
+
+@pytest.mark.parametrize("key", SERVE_PODS, ids=lambda key: key[2])
+def test_serve_pods_answer_to_their_service_names_and_their_probes_send_a_loopback_host(key):
+    """The Host check refuses every name it is not told about (421): the pods must list the names they are reached by."""
+    spec = OBJECTS[key]["spec"]
+    container = spec["template"]["spec"]["containers"][0]
+    env = [item["name"] for item in container["env"]]
+    assert env.index("POD_NAME") < env.index("LAB_ALLOW_HOSTS") and env.index("POD_NAMESPACE") < env.index(
+        "LAB_ALLOW_HOSTS"), "Kubernetes expands $(VAR) only for variables defined before"
+    listed = manifest_value(container, ("env", "LAB_ALLOW_HOSTS", "value"))
+    listed = listed.replace("$(POD_NAME)", "game-0").replace("$(POD_NAMESPACE)", "course")
+    names = allowed_host_names(None, {"LAB_ALLOW_HOSTS": listed})          # exactly what serve would accept
+    labels = spec["template"]["metadata"]["labels"]
+    services = {name: doc["spec"] for (_, kind, name), doc in OBJECTS.items()
+                if kind == "Service" and doc["spec"]["selector"].items() <= labels.items()}
+    assert services
+    for service, service_spec in services.items():
+        if service_spec.get("clusterIP") == "None":                           # headless: one name per pod
+            assert "game-0." + service in names
+        else:
+            assert {service, f"{service}.course.svc", f"{service}.course.svc.cluster.local"} <= set(names)
+    assert "127.0.0.1" in names                                              # kubectl port-forward
+    for probe in (container["readinessProbe"], container["livenessProbe"]):
+        if "httpGet" in probe:                                                # the kubelet would send the pod IP
+            host = manifest_value(probe, ("httpGet", "httpHeaders", "Host", "value"))
+            assert host_problem(host, container["ports"][0]["containerPort"]) is None
+
+
+def test_the_game_ingress_tells_the_pods_a_loopback_host():
+    annotations = OBJECTS["game-server.yaml", "Ingress", "game"]["metadata"]["annotations"]
+    assert host_problem(annotations["nginx.ingress.kubernetes.io/upstream-vhost"], 8000) is None
+
+
 def test_the_hpa_scales_up_at_once_and_down_after_a_cool_down_at_seventy_percent():
     hpa = OBJECTS["stateless-shop.yaml", "HorizontalPodAutoscaler", "stateless-shop"]["spec"]
     assert hpa["scaleTargetRef"]["name"] == "stateless-shop"
@@ -121,6 +159,15 @@ def test_compose_runs_three_stateless_shops_behind_nginx_with_redis():
         assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
         assert "carts:/data" in services[name]["volumes"]               # one SQLite file, shared
         assert "--secret-file" in services[name]["command"] and "LAB_SHOP_SECRET" not in services[name]["environment"]
+
+
+def test_compose_commands_are_valid_serve_commands_that_answer_to_their_service_name():
+    parser = cli.build_parser()
+    serving = {name: s["command"] for name, s in COMPOSE["services"].items() if s.get("command", [""])[0] == "serve"}
+    assert len(serving) == 6
+    for name, command in serving.items():
+        args = parser.parse_args(command)                                     # exits 2 on a bad option
+        assert args.host == "0.0.0.0" and args.allow_host == [name], name
 
 
 def test_compose_mounts_files_that_exist_and_publishes_on_loopback_only():

@@ -56,10 +56,13 @@ from .policies import (
                     stable_hash,
 )
 from .process import (
+                    ALLOW_HOSTS_ENV,
                     STOP_SIGNALS,
                     NumberOption,
                     ProcessInstance,
+                    allowed_host_names,
                     check_host,
+                    check_host_name,
                     is_loopback,
                     serve_until_stopped,
 )
@@ -85,4 +88,5 @@ __all__ = [
     "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",
     "LOOPBACK_NAMES", "host_problem", "origin_problem",
     "ProcessInstance", "NumberOption", "check_host", "is_loopback", "serve_until_stopped", "STOP_SIGNALS",
+    "ALLOW_HOSTS_ENV", "check_host_name", "allowed_host_names",
 ]
