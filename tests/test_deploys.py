@@ -3,6 +3,7 @@
 import threading
 
 from labsupport import Cluster
+from tests.conftest import wait_for
 
 
 def deploy_during_traffic(shop, deploy, users=10, actions=40):
@@ -19,6 +20,20 @@ def test_rolling_deploy_of_the_stateless_shop_loses_nothing():
         report, deploy = deploy_during_traffic(shop, lambda: shop.rolling_deploy("v2"))
         assert (report.failed_actions, report.unknown_outcomes, report.lost_sessions, report.lost_items) == (0, 0, 0, 0)
         assert {s.version for s in shop.instances} == {"v2"} and len(deploy.replaced) == 3
+
+
+def test_a_rolling_deploy_counts_the_request_in_flight_when_a_drain_began_and_lets_it_finish():
+    with Cluster.stateless(instances=2, service_ms=300) as shop:
+        alice = shop.user("alice")
+        answers = []
+        adding = threading.Thread(target=lambda: answers.append(alice.add("book")))
+        adding.start()
+        wait_for(lambda: any(i.stats["in_flight"] for i in shop.instances))     # her add is inside an instance
+        deploy = shop.rolling_deploy("v2")
+        adding.join()
+    assert deploy.in_flight_at_drain == 1                 # one request was inside an old instance as it drained
+    assert deploy.answered_while_draining >= 1            # ... and that instance answered before it stopped
+    assert answers == [{"book": 1}] and alice.ledger.snapshot()["ok"] == 1
 
 
 def test_blue_green_of_the_stateless_shop_loses_nothing():

@@ -1,6 +1,7 @@
 """Chapter experiments: each module composes the parts above into one measurement a lesson shows.
 
-* 01: ``examples.py`` (more stateless servers). 03: ``comparison.py`` (the ten-row table).
+* 01: ``examples.py`` (more stateless servers), ``capacity.py`` (requests served at once).
+  03: ``comparison.py`` (the ten-row table).
 * 04: ``latency.py`` (the latency ladder), ``dependencies.py`` (store calls and outages),
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
@@ -10,7 +11,7 @@
 * 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
   (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
   fencing tokens).
-* 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
+* 08: ``hybrid.py`` (a hybrid shop under chaos). The chapters' exercises live in ``labsupport.exercises``.
 * 10: ``nginx.py`` (nginx from deploy/nginx), ``processes.py`` (the shop as OS processes behind it),
   ``real_infra.py`` (kills and latencies on them), ``kubernetes.py`` (deploy/k8s, field by field).
 """
@@ -27,6 +28,7 @@ from .balancing import (
                            user_activity,
 )
 from .calibration import CalibrationResult, compare_with_model
+from .capacity import BusyMeter
 from .comparison import (
                            EXPERIMENTS,
                            Comparison,
@@ -53,16 +55,6 @@ from .examples import (
                            function_server,
                            price_server,
                            static_file_server,
-)
-from .exercise import (
-                           EXERCISE_SHOPPERS,
-                           KILLED,
-                           CartService,
-                           ExerciseResult,
-                           MemoryCartStorage,
-                           check_cart_exercise,
-                           model_solution,
-                           show_solution,
 )
 from .hybrid import (
                            PARTS,
@@ -127,7 +119,7 @@ from .split_brain import (
 
 __all__ = [
     "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
-    "function_server", "price_server",
+    "function_server", "price_server", "BusyMeter",
     "run_comparison", "Suite", "Comparison", "Experiment", "Observation", "EXPERIMENTS",
     "Ladder", "measure_ladder", "RUNGS",
     "StoreCalls", "count_store_calls", "load_by_traffic", "InstanceAnswers", "ask_every_instance",
@@ -142,8 +134,6 @@ __all__ = [
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
     "failure_cost", "hybrid_chaos",
-    "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
-    "model_solution", "EXERCISE_SHOPPERS", "KILLED",
     "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
     "read_your_writes_experiment", "ReadYourWrites",
     "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",

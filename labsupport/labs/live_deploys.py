@@ -23,7 +23,7 @@ from ..engine.tables import ResultTable, Table
 from ..engine.waiting import wait_until
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
-from ..shop.ledger import Report
+from ..shop.ledger import LABELS, Report
 
 __all__ = ["deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES"]
 
@@ -62,7 +62,7 @@ class DeployComparison(ResultTable):
                  d.report.lost_sessions, d.report.lost_items, ", ".join(d.versions_seen), d.users_seeing_both]
                 for d in self.ledgers]
         return (f"Deploying v2 to the {self.kind} shop while {self.ledgers[0].report.users} users shop",
-                ["strategy", "failed actions", "unknown outcomes", "lost sessions", "lost items",
+                ["strategy", "failed actions", "unknown outcomes", LABELS["lost_sessions"], "lost items",
                  "versions served", "users who saw both"], rows)
 
     def outcomes(self):

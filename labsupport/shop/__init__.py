@@ -7,7 +7,7 @@
   ``deploys.py``: rolling, blue-green and canary; ``chaos.py``: failures on a timetable;
   ``autoscaler.py``: instances added and removed by load.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
-  ``ledger.py``: what they noticed, counted, each count with its one label.
+  ``ledger.py``: what they noticed, counted, each count with its one label and definition.
 * ``process.py``: either shop as an OS process of its own, told where the shared state is (chapter 10).
 """
 
@@ -16,7 +16,7 @@ from .autoscaler import Autoscaler, Sample
 from .chaos import Chaos, RestartChaos
 from .cluster import SHOPS, Cluster
 from .deploys import DeployReport
-from .ledger import LABELS, Ledger, Report
+from .ledger import DEFINITIONS, LABELS, Ledger, Report, ledger_table
 from .process import (
                       DB_ENV,
                       SECRET_ENV,
@@ -36,6 +36,6 @@ __all__ = [
     "ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized", "StatelessShop", "StatefulShop",
     "SESSION_COOKIE", "RedisSessionShop", "RedisSessionCluster", "SESSION_PREFIX", "Cluster", "SHOPS",
     "DeployReport", "Chaos", "RestartChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
-    "Ledger", "Report", "LABELS",
+    "Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table",
     "ShopProcess", "StatelessShopProcess", "StatefulShopProcess", "read_secret", "open_store", "SECRET_ENV", "DB_ENV",
 ]

@@ -27,6 +27,9 @@ memory, if any (``sessions_attribute``).
 
 Send ``X-Trace: 1`` and the answer lists the steps the request went
 through, with who did them and how long they took (chapter 01, claim S3).
+Each step is an event recorded at the moment it happened, by the code that
+did it (``Trace``): a shop's read, its change and its write of a cart are
+three events even when one transaction holds them (chapter 05, claim R1).
 A request without a usable credential gets 401 with a ``WWW-Authenticate:
 Bearer`` challenge, as RFC 6750 asks (``unauthorized``).
 """
@@ -47,7 +50,15 @@ REMEMBERED_KEYS = 100           # how many Idempotency-Keys a cart remembers
 
 
 class Trace:
-    """Records the steps of one request when the client asked for them."""
+    """Records the steps of one request, as they happen, when the client asked for them.
+
+    ``step(what, where)`` is called by the code that has just done ``what``, so
+    each entry is an event of this request, in the order the events happened:
+    ``where`` says who did it (this instance, by default, or a store's kind),
+    ``ms`` how long since the previous event, and ``detail`` (optional) what the
+    step found or changed. ``instance`` is the name of the instance serving the
+    request: a store call names it as its ``caller``.
+    """
 
     def __init__(self, enabled, instance):
         self.enabled = enabled
@@ -55,12 +66,30 @@ class Trace:
         self.steps = []
         self._last = time.perf_counter()
 
-    def step(self, what, where=None):
+    def step(self, what, where=None, detail=None):
         if self.enabled:
             now = time.perf_counter()
-            self.steps.append({"step": what, "where": where or self.instance,
-                               "ms": round((now - self._last) * 1000, 3)})
+            event = {"step": what, "where": where or self.instance, "ms": round((now - self._last) * 1000, 3)}
+            if detail is not None:
+                event["detail"] = detail
+            self.steps.append(event)
             self._last = now
+
+    def change(self, change, store_kind):
+        """Wrap a cart ``change`` so that, run inside a store's transaction, it records three events.
+
+        The store calls the wrapped change with the value it has just read: that
+        moment is the read (``store_kind``); the change itself runs here, on the
+        instance (the business logic, with the items before and after). The write
+        is recorded by the caller once the store's ``update`` has returned.
+        """
+        def traced(cart):
+            self.step("read cart (transaction open)", where=store_kind)
+            before = dict((cart or {}).get("items", {}))
+            changed = change(cart)
+            self.step("change the cart", detail=f"{before} -> {dict(changed['items'])}")
+            return changed
+        return traced
 
 
 def _text(data, field):

@@ -187,6 +187,12 @@ class Cluster(Closable):
         sessions (the stateful shop), it also keeps serving the users pinned to
         it until their sessions end, or ``timeout`` seconds pass (by default the
         shop class's ``drain_timeout_s``); sessions still open then are lost.
+
+        The result also says how many requests were in flight on the instance
+        at the moment draining began (``in_flight_at_drain``, the balancer's
+        count) and how many answers the instance sent from then until it
+        stopped (``answered_while_draining``, its own count): what a drain is
+        for is letting the requests already inside finish.
         """
         instance = self.instance(name)
         if not instance.alive:
@@ -196,6 +202,8 @@ class Cluster(Closable):
         started = time.monotonic()
         self.balancer.set_draining(name)
         pooled = self.balancer.instance(name)
+        in_flight = pooled.in_flight                 # no new request reaches it now; these are already inside
+        answered_before = instance.stats["requests"]
         waits_for_sessions = self.shop_class.drain_waits_for_sessions
 
         def drained():
@@ -207,7 +215,8 @@ class Cluster(Closable):
         instance.stop(timeout=max(0.1, deadline - time.monotonic()))
         seconds = time.monotonic() - started
         self.events.add(name, "drained", f"{name} drained in {seconds:.2f} s, {lost} sessions lost")
-        return {"instance": name, "seconds": seconds, "sessions_lost": lost}
+        return {"instance": name, "seconds": seconds, "sessions_lost": lost, "in_flight_at_drain": in_flight,
+                "answered_while_draining": instance.stats["requests"] - answered_before}
 
     def add_instance(self, version=None):
         """Start one more instance (by default of the cluster's current version); returns its name."""

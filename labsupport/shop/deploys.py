@@ -23,14 +23,19 @@ class DeployReport:
     """The cost of one deploy. ``seconds`` is for showing; the counts are for checking.
 
     ``replaced`` names the instances the deploy took away (for a rollback: the canaries).
+    ``in_flight_at_drain`` adds up the requests that were inside each old instance when
+    its drain began, ``answered_while_draining`` the answers those instances sent from
+    then until they stopped (both 0 when nothing was drained).
     """
 
-    def __init__(self, strategy, version, replaced, started, sessions_lost):
+    def __init__(self, strategy, version, replaced, started, sessions_lost, drains=()):
         self.strategy = strategy
         self.version = version
         self.replaced = replaced
         self.seconds = time.monotonic() - started
         self.sessions_lost = sessions_lost
+        self.in_flight_at_drain = sum(d.get("in_flight_at_drain", 0) for d in drains)
+        self.answered_while_draining = sum(d.get("answered_while_draining", 0) for d in drains)
 
     def __repr__(self):
         return (f"DeployReport({self.strategy} to {self.version}: replaced {len(self.replaced)} instances, "
@@ -51,14 +56,15 @@ def rolling(cluster, version, drain=True, timeout=None):
     _check_version(version)
     started = time.monotonic()
     cluster.version = version
-    replaced, lost = [], 0
+    replaced, lost, drains = [], 0, []
     for name in _old_instances(cluster, version):
         cluster.add_instance(version)
         result = cluster.remove_instance(name, drain=drain, timeout=timeout)
         lost += result["sessions_lost"]
         replaced.append(name)
+        drains.append(result)
     cluster.events.add("deploy", "deploy", f"rolling deploy to {version}: {lost} sessions lost")
-    return DeployReport("rolling", version, replaced, started, lost)
+    return DeployReport("rolling", version, replaced, started, lost, drains)
 
 
 def blue_green(cluster, version, timeout=None):
