@@ -22,12 +22,15 @@ import time
 from ..engine.balancer import Balancer
 from ..engine.tables import Table
 from ..shop.chaos import Chaos
-from ..shop.ledger import Ledger, Report
+from ..shop.ledger import Ledger, Report, ledger_table
 from ..shop.traffic import run_traffic
 from ..shop.users import SKUS, User
 
 __all__ = ["KillResult", "PinnedKillResult", "ProxyComparison", "kill_mid_traffic", "kill_pinned_process",
            "compare_proxies"]
+
+
+G1_COUNTS = ("actions", "lost_sessions", "lost_items", "duplicated_items", "failed", "unknown")
 
 
 @dataclasses.dataclass
@@ -40,12 +43,9 @@ class KillResult:
     victim_log: str                 # its stderr: a start line, and no stop line
 
     def table(self):
-        r = self.report
-        return Table(["what the users noticed", "count"], [
-            ["actions", r.actions], ["sessions lost", r.lost_sessions], ["items lost", r.lost_items],
-            ["items added twice", r.duplicated_items],
-            ["actions that failed or whose outcome is unknown", r.failed_actions + r.unknown_outcomes],
-        ], title=f"{self.victim} SIGKILLed mid-traffic")
+        """The ledger's counts, each with its one definition, as in every chapter."""
+        counts = self.report.counts()
+        return ledger_table({key: counts[key] for key in G1_COUNTS}, title=f"{self.victim} SIGKILLed mid-traffic")
 
 
 def kill_mid_traffic(cluster, victim="shop-2", users=20, actions=40, seed=7):
