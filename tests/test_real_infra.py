@@ -72,6 +72,9 @@ def test_g1_a_stateless_process_sigkilled_mid_traffic_behind_nginx_loses_nothing
             assert {c.laddr.ip for c in psutil.Process(pid).net_connections("inet")
                     if c.status == psutil.CONN_LISTEN} == {"127.0.0.1"}
         folders = [shop.workdir, shop.proxy.workdir]
+        command_lines = " ".join(" ".join(psutil.Process(p.pid).cmdline()) for p in shop.processes)
+        assert shop.redis.password not in command_lines and "LAB_SHOP_SECRET" not in command_lines   # environment only
+        assert all(psutil.Process(p.pid).environ()["REDIS_URL"] == shop.redis.url for p in shop.processes)
         result = kill_mid_traffic(shop, victim="shop-2", users=20, actions=40, seed=7)
         report = result.report
         assert report.actions == 800 and report.chaos_events == ["killed shop-2"]
