@@ -3,10 +3,13 @@
     python -m labsupport serve stateless-shop --port 8001 --db /tmp/shop.sqlite3
     python -m labsupport serve stateful-shop --port 8002 --name shop-2
     python -m labsupport serve game-server --port 8003 --db /tmp/results.sqlite3
+    python -m labsupport serve stateful-shop --host 0.0.0.0 --allow-host shop-2   # in a container
     python -m labsupport serve stateless-shop --help      # every option, explained
 
 It runs the same code the notebooks use, answers ``GET /health``, writes one
 line to stderr when it starts and one when it stops, and drains on SIGTERM.
+Like every lab server it answers only to requests addressed to 127.0.0.1 or
+localhost, plus the names ``--allow-host`` lists (421 for any other Host).
 What each application needs lives with it (``shop/process.py``,
 ``game/process.py``); the signal handling in ``engine/process.py``. A bad
 option exits with status 2 and a message saying what to give instead.
