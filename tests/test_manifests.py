@@ -78,7 +78,7 @@ SERVE_PODS = [("stateless-shop.yaml", "Deployment", "stateless-shop"), ("game-se
 
 @pytest.mark.parametrize("key", SERVE_PODS, ids=lambda key: key[2])
 def test_serve_pods_answer_to_their_service_names_and_their_probes_send_a_loopback_host(key):
-    """The Host check refuses every name it is not told about (421): the pods must list the names they are reached by."""
+    """The Host check refuses (421) every name it is not told: the pods must list the names they are reached by."""
     spec = OBJECTS[key]["spec"]
     container = spec["template"]["spec"]["containers"][0]
     env = [item["name"] for item in container["env"]]

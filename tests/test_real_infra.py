@@ -162,7 +162,8 @@ def test_without_nginx_the_lab_balancer_stands_in_and_a_killed_process_restarts_
 
 def test_nginx_missing_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(nginx, "find_nginx", lambda: None)
-    with pytest.raises(DependencyMissingError, match="nginx is not installed; install it with 'sudo apt-get install nginx-light'"):
+    with pytest.raises(DependencyMissingError,
+                       match="nginx is not installed; install it with 'sudo apt-get install nginx-light'"):
         Nginx("stateless-shop.conf.template", [("127.0.0.1", 9)])
 
 
