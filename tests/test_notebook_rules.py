@@ -24,6 +24,7 @@ CLAIMS = {
     "07_why_stateful_still_matters": "M1 M2 M3 M4 M5 M6 M7 M8 M9",
     "08_decision_framework": "D1 D2 D3",
     "09_questions_and_conclusion": "Q1 Q2 Q3 C1",
+    "10_take_it_to_real_infrastructure": "G1 G2 G3 G4",
 }
 
 

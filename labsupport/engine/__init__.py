@@ -13,6 +13,7 @@
   ``registry.py``: everything the lab started, closed at the end; ``workspace.py``: the one private temp
   folder per process; ``watchdog.py``: child processes die with the lab; ``events.py``: the quiet log servers
   write to; ``waiting.py``: waiting with a deadline; ``tables.py``: results as text and HTML tables.
+* ``process.py``: one instance as an OS process of its own, drained on SIGTERM (chapter 10).
 
 Nothing here knows about shops, games or lessons: those live in the folders that build on this one.
 """
@@ -59,6 +60,17 @@ from .policies import (
                     route_key,
                     stable_hash,
 )
+from .process import (
+                    ALLOW_HOSTS_ENV,
+                    STOP_SIGNALS,
+                    NumberOption,
+                    ProcessInstance,
+                    allowed_host_names,
+                    check_host,
+                    check_host_name,
+                    is_loopback,
+                    serve_until_stopped,
+)
 from .rebinding import LOOPBACK_NAMES, host_problem, origin_problem
 from .registry import register, running, shutdown_all, unregister
 from .tables import ResultTable, Table, format_duration, html_table, text_table
@@ -81,4 +93,6 @@ __all__ = [
     "request_bytes", "response_head_bytes", "http_date", "MAX_HEAD", "MAX_HEADERS",
     "Upstream", "HOP_BY_HOP", "forwarded_fields", "tunnel_bytes", "copy_both_ways",
     "LOOPBACK_NAMES", "host_problem", "origin_problem",
+    "ProcessInstance", "NumberOption", "check_host", "is_loopback", "serve_until_stopped", "STOP_SIGNALS",
+    "ALLOW_HOSTS_ENV", "check_host_name", "allowed_host_names",
 ]

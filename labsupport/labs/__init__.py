@@ -14,6 +14,8 @@
   (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
   fencing tokens).
 * 08: ``hybrid.py`` (a hybrid shop under chaos). The chapters' exercises live in ``labsupport.exercises``.
+* 10: ``nginx.py`` (nginx from deploy/nginx), ``processes.py`` (the shop as OS processes behind it),
+  ``real_infra.py`` (kills and latencies on them), ``kubernetes.py`` (deploy/k8s, field by field).
 """
 
 from .balancing import (
@@ -69,6 +71,7 @@ from .hybrid import (
                            failure_cost,
                            hybrid_chaos,
 )
+from .kubernetes import LESSONS, Lesson, ManifestError, kubernetes_lessons, load_manifests, manifest_value
 from .latency import RUNGS, Ladder, measure_ladder
 from .live_deploys import (
                            BLUE_GREENS,
@@ -80,6 +83,9 @@ from .live_deploys import (
                            compare_deploys,
                            deploy_under_traffic,
 )
+from .nginx import INSTALL_HINT as NGINX_INSTALL_HINT
+from .nginx import Nginx, find_nginx, nginx_version, render_template, template_lines, upstream_servers
+from .processes import PROXIES, ProcessStartError, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
 from .queueing import (
                            UTILISATIONS,
                            HockeyStick,
@@ -87,6 +93,14 @@ from .queueing import (
                            StopwatchInstance,
                            WorkerApp,
                            measure_hockey_stick,
+)
+from .real_infra import (
+                           KillResult,
+                           PinnedKillResult,
+                           ProxyComparison,
+                           compare_proxies,
+                           kill_mid_traffic,
+                           kill_pinned_process,
 )
 from .rebalancing import (
                            SHOPS_COMPARED,
@@ -141,4 +155,9 @@ __all__ = [
     "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
     "split_brain_experiment", "SplitBrainResult", "InvoiceLeader", "INVOICE_LOCK", "paused_worker_experiment",
     "PausedWorkerResult",
+    "Nginx", "find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers",
+    "NGINX_INSTALL_HINT",
+    "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES", "ProcessStartError",
+    "KillResult", "PinnedKillResult", "ProxyComparison", "kill_mid_traffic", "kill_pinned_process", "compare_proxies",
+    "Lesson", "LESSONS", "ManifestError", "kubernetes_lessons", "load_manifests", "manifest_value",
 ]

@@ -11,6 +11,7 @@
   moves only the carts whose owner changed; ``state_sync.py``, a blue-green that copies them to green.
 * ``users.py``: a virtual user who checks its own cart; ``traffic.py``: many of them at once;
   ``ledger.py``: what they noticed, counted, each count with its one label and definition.
+* ``process.py``: either shop as an OS process of its own, told where the shared state is (chapter 10).
 """
 
 from .api import MAX_QTY, NAME_PATTERN, ShopAPI, Trace, unauthorized
@@ -20,13 +21,22 @@ from .cluster import SHOPS, Cluster
 from .deploys import DeployReport
 from .handoff import HandOff
 from .ledger import DEFINITIONS, LABELS, Ledger, Report, ledger_table
+from .process import (
+                      DB_ENV,
+                      SECRET_ENV,
+                      ShopProcess,
+                      StatefulShopProcess,
+                      StatelessShopProcess,
+                      open_store,
+                      read_secret,
+)
 from .rebalance import HASHING, Rebalance, RebalanceReport
 from .redis_sessions import SESSION_PREFIX, RedisSessionCluster, RedisSessionShop
 from .state_sync import SessionSync, SyncReport
 from .stateful import SESSION_COOKIE, StatefulShop
 from .stateless import StatelessShop
-from .transfer import INTERNAL_PREFIX, SECRET_HEADER, Plan, Transfer, TransferFailed
 from .traffic import run_traffic
+from .transfer import INTERNAL_PREFIX, SECRET_HEADER, Plan, Transfer, TransferFailed
 from .users import SKUS, LoginFailed, User
 
 __all__ = [
@@ -35,4 +45,5 @@ __all__ = [
     "DeployReport", "Chaos", "RestartChaos", "Autoscaler", "Sample", "User", "LoginFailed", "SKUS", "run_traffic",
     "Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table", "HandOff", "Rebalance", "RebalanceReport",
     "HASHING", "SessionSync", "SyncReport", "Transfer", "TransferFailed", "Plan", "INTERNAL_PREFIX", "SECRET_HEADER",
+    "ShopProcess", "StatelessShopProcess", "StatefulShopProcess", "read_secret", "open_store", "SECRET_ENV", "DB_ENV",
 ]
