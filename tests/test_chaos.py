@@ -3,6 +3,9 @@
 Fast versions of the soak in benchmarks/chaos_soak.py (which prints the long-run figures).
 The fault verbs (pause, slow, partition) strike and heal the same seeded victims on
 every run, and a fault is never left in force after the traffic.
+How each outcome class is counted is pinned in test_teeth.py against outcomes the test itself causes;
+here "accounted for" means every user made every action (``ok + failed + unknown == actions`` would be
+true whatever the ledger did, so it is not asserted).
 """
 
 import pytest
@@ -17,7 +20,6 @@ def test_stateless_shop_under_repeated_kills_loses_nothing_and_accounts_for_ever
     assert report.actions == 1200
     assert len([e for e in report.chaos_events if e.startswith("killed")]) == 19
     assert (report.lost_sessions, report.lost_items, report.duplicated_items) == (0, 0, 0)
-    assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions
     # Retries make failures vanishingly rare; any that happen are reported, never silent.
     assert report.failed_actions + report.unknown_outcomes <= report.actions // 100
 
@@ -26,7 +28,7 @@ def test_without_idempotency_keys_every_action_is_still_accounted_for():
     with Cluster.stateless(instances=3, seed=5, service_ms=3) as shop:
         report = shop.run_traffic(users=20, actions=30, seed=5, chaos=Chaos(every_actions=50, seed=5),
                                   idempotent=False)
-    assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions == 600
+    assert report.actions == 600                                # every user made every one of their actions
     assert report.lost_sessions == 0 and report.lost_items == 0
     # Without keys, a retried add can apply twice: the ledger sees it instead of hiding it.
     assert report.duplicated_items <= report.unknown_outcomes * 3
@@ -50,7 +52,8 @@ def test_stateful_shop_under_repeated_kills_loses_sessions_but_never_silently():
     with Cluster.stateful(instances=3, seed=9) as shop:
         report = shop.run_traffic(users=20, actions=30, seed=9, chaos=Chaos(every_actions=100, seed=9))
     assert report.lost_sessions > 0 and report.lost_items > 0
-    assert report.ok + report.failed_actions + report.unknown_outcomes == report.actions
+    assert report.actions == 600 and report.relogins >= report.lost_sessions
+    assert report.lost_sessions <= 20                           # counted in users: each user at most once
 
 
 def test_the_restart_verb_restarts_its_victims_at_once_instead_of_killing_them():
@@ -143,7 +146,7 @@ def test_pauses_on_a_clock_hold_sticky_users_for_a_moment_and_lose_nothing():
         assert all(shop.faults(i.name) == [] for i in shop.instances)
     kinds = [e.split()[0] for e in report.chaos_events]
     assert kinds and kinds == ["paused", "healed"] * (len(kinds) // 2)
-    assert (report.lost_sessions, report.failed_actions, report.unknown_outcomes) == (0, 0, 0)   # a pause is not a crash
+    assert (report.lost_sessions, report.failed_actions, report.unknown_outcomes) == (0, 0, 0)    # not a crash
 
 
 def test_a_schedule_naming_an_unknown_instance_is_refused_in_the_callers_thread():

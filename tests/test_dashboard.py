@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from labsupport import InvalidArgumentError
-from labsupport.engine import shutdown_all
+from labsupport.engine import POLICIES, shutdown_all
 from labsupport.shop import Cluster
 from labsupport.widgets import ClusterDashboard, next_version
 from labsupport.widgets import dashboard as dashboard_module
@@ -271,3 +271,24 @@ def test_pause_and_slow_are_offered_only_for_a_running_instance(make):
     tile.partition_button.click()
     board.refresh()
     assert "PARTITIONED" in tile.card.value and not tile.heal_button.disabled
+
+
+def test_add_and_remove_on_a_rebalancing_cluster_scale_so_the_carts_follow_their_owner(make):
+    shop, board = make("stateful", instances=3, policy="consistent_hash", rebalance=True)
+    users = {name: shop.user(name) for name in (f"user-{i:02d}" for i in range(12))}
+    for user in users.values():
+        user.add("book", 1)
+    ring = POLICIES["consistent_hash"].build()
+    three, four = ["shop-1", "shop-2", "shop-3"], ["shop-1", "shop-2", "shop-3", "shop-4"]
+    newcomers = [name for name in users if ring.owner(name, four) == "shop-4"]
+    assert newcomers                                         # some users belong to the new instance
+    board.add_button.click()
+    assert board.wait_idle(timeout=30)
+    assert list(board.tiles) == four and shop.held_sessions()["shop-4"] == len(newcomers)   # scale() moved them
+    assert f"{len(newcomers)} of 12 sessions moved to their new owner, 0 lost" in board.message.value
+    assert all(user.cart() == {"book": 1} and not user.session_lost for user in users.values())
+    board.remove_button.click()
+    assert board.wait_idle(timeout=30)
+    assert list(board.tiles) == three and sum(shop.held_sessions().values()) == 12
+    assert all(user.cart() == {"book": 1} and not user.session_lost for user in users.values())
+    assert [ring.owner(name, three) for name in newcomers] == [users[n].last_instance for n in newcomers]

@@ -205,10 +205,10 @@ def test_a_shared_outage_ejects_every_instance_when_the_check_includes_it_and_fa
         alice = shop.user("alice")
         shop.database.down()
         assert wait_for(lambda: all(shop.status(i.name) == "unhealthy" for i in shop.instances))
-        status, headers, body = call(shop.url, "GET", "/whoami", headers={"Authorization": f"Bearer {alice.credential}"})
+        bearer = {"Authorization": f"Bearer {alice.credential}"}
+        status, headers, body = call(shop.url, "GET", "/whoami", headers=bearer)
         assert status == 503 and "no healthy instance" in body["error"] and "X-Instance" not in headers
         shop.balancer.defend(fail_open=0.5)
-        bearer = {"Authorization": f"Bearer {alice.credential}"}
         whoami, cart = (call(shop.url, "GET", path, headers=bearer) for path in ("/whoami", "/cart"))
         assert whoami[0] == 200 and whoami[2]["user"] == "alice"          # needs no database: answered
         assert cart[0] == 503 and "X-Instance" in cart[1]                  # the instance's own fast 503

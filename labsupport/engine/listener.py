@@ -88,7 +88,7 @@ class _Connection(socketserver.BaseRequestHandler):
         if head.method not in SUPPORTED_METHODS:
             return Response(405, {"error": f"method {head.method!r} is not supported; use one of "
                                            f"{', '.join(SUPPORTED_METHODS)}"})
-        problem = host_problem(head.headers.get("Host"), self.server.server_address[1])
+        problem = host_problem(head.headers.get("Host"), self.server.server_address[1], self.server.allowed_hosts)
         if problem is not None:
             return Response(421, {"error": problem})
         if head.content_length > MAX_BODY_BYTES:
@@ -114,8 +114,9 @@ class Listener(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 128       # the listen backlog; the default 5 drops connections in a burst
 
-    def __init__(self, address, lab):
+    def __init__(self, address, lab, allowed_hosts=()):
         self.lab = lab
+        self.allowed_hosts = tuple(allowed_hosts)   # Host names besides loopback (serve --allow-host); none in the lab
         self.connections = set()
         self.threads = set()
         self.track_lock = threading.Lock()

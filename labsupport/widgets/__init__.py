@@ -6,9 +6,10 @@
   ``quiz_view.py`` (how a question looks), ``question_bank.py`` (the questions, as data in
   ``questions/``), ``answers.py`` (your saved answers and ``progress()``).
 * ``decision.py``: the article's two checklists as an interactive helper (chapter 08).
+* ``hints.py``: an exercise's hints, unfolding one at a time (chapters 01 to 08).
 """
 
-from .answers import AnswerStore, ChapterProgress, Progress, progress, progress_path
+from .answers import EXERCISE_CHAPTERS, AnswerStore, ChapterProgress, Progress, exercise_key, progress, progress_path
 from .dashboard import ClusterDashboard, next_version
 from .decision import (
                        CHECKLIST,
@@ -22,8 +23,9 @@ from .decision import (
                        decide,
                        worked_cases,
 )
-from .diagram import architecture_diagram, mermaid_markdown, show_mermaid
+from .diagram import architecture_diagram, mermaid_markdown, show_mermaid, store_calls
 from .game_diagram import game_cluster_diagram
+from .hints import Hints
 from .predict import Predict
 from .question_bank import (
                        CHAPTERS,
@@ -37,9 +39,9 @@ from .question_bank import (
 from .quiz import Quiz
 
 __all__ = [
-    "ClusterDashboard", "next_version", "architecture_diagram", "mermaid_markdown", "show_mermaid",
+    "ClusterDashboard", "next_version", "architecture_diagram", "store_calls", "mermaid_markdown", "show_mermaid",
     "game_cluster_diagram", "Quiz", "Predict", "CHAPTERS", "QUESTIONS_DIR", "Option", "Question", "QuizFileError",
     "load_questions", "load_chapter", "AnswerStore", "ChapterProgress", "Progress", "progress", "progress_path",
     "DecisionHelper", "decide", "worked_cases", "WORKED_CASES", "CHECKLIST", "STATELESS_CHECKLIST",
-    "STATEFUL_CHECKLIST", "Item", "Verdict", "Case",
+    "STATEFUL_CHECKLIST", "Item", "Verdict", "Case", "Hints", "EXERCISE_CHAPTERS", "exercise_key",
 ]

@@ -86,9 +86,10 @@ class ClusterDashboard(widgets.VBox):
     For callers: ``refresh()`` (redraw now), ``wait_idle(timeout)`` (wait for
     a drain or deploy started by a button), ``stop()`` (freeze the picture),
     ``close()``. The controls are attributes: ``tiles["shop-1"].kill_button``,
-    ``add_button``, ``remove_button``, ``deploy_button``, ``traffic_button``; each
-    tile's ``pause_button``, ``slow_button``, ``partition_button``, ``heal_button``;
-    ``tiles[name].status``, ``tiles[name].fault_keys`` and ``counts`` hold what is shown.
+    ``tiles["shop-1"].handoff_button`` (stateful shops), ``add_button``, ``remove_button``,
+    ``deploy_button``, ``traffic_button``; each tile's ``pause_button``, ``slow_button``,
+    ``partition_button``, ``heal_button``; ``tiles[name].status``, ``tiles[name].fault_keys``
+    and ``counts`` hold what is shown.
     """
 
     updates = None                                 # the LiveUpdates thread, once built
@@ -111,8 +112,12 @@ class ClusterDashboard(widgets.VBox):
         self.header, self.ledger_view, self.chart, self.event_log, self.message = (widgets.HTML() for _ in range(5))
         self.grid = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, minmax(210px, 1fr))", grid_gap="8px", margin="8px 0"))
-        self.add_button = view.button("+ Add instance", "lab-add", "", "cluster.add_instance()")
-        self.remove_button = view.button("- Remove newest", "lab-remove", "", "drain and remove the newest instance")
+        grows, shrinks = (("cluster.scale(n + 1): the carts the new instance owns move to it",
+                           "cluster.scale(n - 1): the newest instance's carts move to their new owners first")
+                          if cluster.rebalance else
+                          ("cluster.add_instance()", "drain and remove the newest instance"))
+        self.add_button = view.button("+ Add instance", "lab-add", "", grows)
+        self.remove_button = view.button("- Remove newest", "lab-remove", "", shrinks)
         self.deploy_button = view.button("Deploy", "lab-deploy", "info", "rolling deploy of the next version")
         self.traffic_button = view.button("Start traffic", "lab-traffic", "primary", "virtual users shopping")
         self.ledger_view.add_class("lab-ledger")
@@ -137,8 +142,7 @@ class ClusterDashboard(widgets.VBox):
 
     # -- wiring buttons to public Cluster methods ------------------------------------
     def _wire(self):
-        shop = self.cluster
-        self.add_button.on_click(lambda _: self._now("add instance", shop.add_instance))
+        self.add_button.on_click(lambda _: self._add_one())
         self.remove_button.on_click(lambda _: self._remove_newest())
         self.deploy_button.on_click(lambda _: self._deploy_next())
         self.traffic_button.on_click(lambda _: self._toggle_traffic())
@@ -148,18 +152,36 @@ class ClusterDashboard(widgets.VBox):
         tile.kill_button.on_click(lambda _: self._now(f"kill {name}", shop.kill, name))
         tile.restart_button.on_click(lambda _: self._now(f"restart {name}", shop.restart, name))
         tile.drain_button.on_click(lambda _: self._later(f"draining {name}", shop.drain, name))
+        tile.handoff_button.on_click(lambda _: self._later(f"handing off {name}", shop.drain, name, None, True))
         tile.pause_button.on_click(lambda _: self._now(f"pause {name}", shop.pause, name))
         tile.slow_button.on_click(lambda _: self._now(f"slow {name} by {view.SLOW_BUTTON_MS} ms", shop.slow, name,
                                                       view.SLOW_BUTTON_MS))
         tile.partition_button.on_click(lambda _: self._now(f"partition {name}", shop.partition, name))
         tile.heal_button.on_click(lambda _: self._now(f"heal {name}", shop.heal, name))
 
+    # A cluster built with rebalance=True moves the carts whose owner on the hash ring changes, but only
+    # when it grows or shrinks through scale(): there the two buttons scale by one, in the background.
+    def _add_one(self):
+        shop = self.cluster
+        if shop.rebalance:
+            live = self._live_count()
+            return self._later(f"scaling to {live + 1} instances", shop.scale, live + 1)
+        return self._now("add instance", shop.add_instance)
+
     def _remove_newest(self):
-        instances = self.cluster.instances
-        if len(instances) > 1:
-            return self._later(f"removing {instances[-1].name}", self.cluster.remove_instance, instances[-1].name)
+        shop = self.cluster
+        if shop.rebalance:
+            live = self._live_count()
+            if live > 1:
+                return self._later(f"scaling to {live - 1} instances", shop.scale, live - 1)
+        elif len(shop.instances) > 1:
+            newest = shop.instances[-1].name
+            return self._later(f"removing {newest}", shop.remove_instance, newest)
         self._note = ("A cluster keeps at least one instance; use Kill to crash the last one.", "error")
         self.refresh()
+
+    def _live_count(self):
+        return sum(instance.alive for instance in self.cluster.instances)
 
     def _deploy_next(self):
         version = next_version(self.cluster.version)
@@ -244,7 +266,7 @@ class ClusterDashboard(widgets.VBox):
         for instance in instances:
             if instance.name not in self.tiles:
                 self.tiles[instance.name] = view.InstanceTile(instance.name, shop_class.colour_role,
-                                                              shop_class.memory_note)
+                                                              shop_class.memory_note, shop_class.moves_sessions)
                 self._wire_tile(self.tiles[instance.name])
             self.tiles[instance.name].show(self._status(instance), instance, busy, self._faults(instance))
         children = tuple(self.tiles[i.name] for i in instances)

@@ -22,6 +22,7 @@ import ipywidgets as widgets
 from ..engine.faults import Partitioned, Paused, Slowed
 from ..shop.deploys import DeployReport
 from ..shop.ledger import LABELS
+from ..shop.rebalance import RebalanceReport
 
 __all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "ROLE_COLOURS", "STATUS_COLOURS", "STATUSES", "CHART_SECONDS",
            "SLOW_BUTTON_MS", "tile_colour", "fault_badges_html",
@@ -119,12 +120,19 @@ def events_html(events, now):
 
 def outcome_text(label, result):
     """One line saying what a button did: ``label`` and what the cluster method returned."""
+    if isinstance(result, dict) and "sessions_moved" in result:     # drain with hand-off
+        moved = result["sessions_moved"]
+        return (f"{label}: handed off {moved} session{'' if moved == 1 else 's'} "
+                f"({result['bytes_moved']} bytes) in {result['seconds']:.1f} s, {result['sessions_lost']} lost")
     if isinstance(result, dict) and "sessions_lost" in result:      # drain / remove_instance
         return f"{label}: done in {result['seconds']:.1f} s, {result['sessions_lost']} sessions lost"
     if isinstance(result, str):                                      # add_instance: the new name
         return f"{label}: {result}"
     if isinstance(result, DeployReport):
         return f"{label}: done, {len(result.replaced)} replaced, {result.sessions_lost} sessions lost"
+    if isinstance(result, RebalanceReport):                          # scale() on a rebalance=True cluster
+        return (f"{label}: done, {result.moved} of {result.sessions} sessions moved to their new owner, "
+                f"{result.sessions_lost} lost")
     return f"{label}: done"
 
 
@@ -206,22 +214,28 @@ def button(label, css_class, style="", tooltip=""):
 
 
 class InstanceTile(widgets.VBox):
-    """One instance: a coloured card, its Kill / Restart / Drain buttons and the fault buttons under them.
+    """One instance: a coloured card, its Kill / Restart / Drain (and Hand off) buttons and the fault buttons.
 
     The dashboard connects the buttons and calls ``show()`` on every redraw;
     the tile carries the CSS classes lab-tile, lab-tile-name-<name>,
     lab-tile-<status> (which changes with the status) and lab-fault-<key> for
     each fault in force (lab-fault-paused, lab-fault-slow, lab-fault-partitioned).
+    ``hand_off`` shows the Hand off button: a drain that first moves the
+    sessions to a peer (shops whose sessions can move, ``moves_sessions``).
     The fault buttons carry lab-pause, lab-slow, lab-partition and lab-heal.
     """
 
-    def __init__(self, name, role, note=""):
+    def __init__(self, name, role, note="", hand_off=False):
         self.name, self.role, self.note, self.status = name, role, note, None
         self.fault_keys = set()
         self.card = widgets.HTML()
         self.kill_button = button("Kill", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
         self.restart_button = button("Restart", "lab-restart", "success", f"start {name} again, memory empty")
         self.drain_button = button("Drain", "lab-drain", "warning", f"take {name} out of service gracefully")
+        self.handoff_button = button("Hand off", "lab-handoff", "warning",
+                                     f"move {name}'s sessions to its peers, then stop it")
+        if not hand_off:
+            self.handoff_button.layout.display = "none"
         self.pause_button = button("Pause", "lab-pause", "", f"freeze {name}: it keeps its memory and answers nothing")
         self.slow_button = button(f"Slow +{SLOW_BUTTON_MS} ms", "lab-slow", "",
                                   f"add {SLOW_BUTTON_MS} ms to every answer of {name}")
@@ -229,7 +243,8 @@ class InstanceTile(widgets.VBox):
                                        f"cut the balancer's path to {name}; the process lives on")
         self.heal_button = button("Heal", "lab-heal", "", f"undo pause, slow and partition on {name}")
         row = widgets.Layout(justify_content="space-between", margin="4px 0 0 0", flex_flow="row wrap")
-        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button], layout=row)
+        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button, self.handoff_button],
+                               layout=row)
         faults = widgets.HBox([self.pause_button, self.slow_button, self.partition_button, self.heal_button],
                               layout=row)
         super().__init__([self.card, buttons, faults], layout=widgets.Layout(padding="4px", border="1px solid #ddd"))
@@ -255,12 +270,13 @@ class InstanceTile(widgets.VBox):
         self.kill_button.disabled = not running
         self.restart_button.disabled = False
         self.drain_button.disabled = busy or status not in ("up", "unhealthy")
+        self.handoff_button.disabled = self.drain_button.disabled
         self.pause_button.disabled = not running or "paused" in keys
         self.slow_button.disabled = not running or "slow" in keys
         self.partition_button.disabled = "partitioned" in keys
         self.heal_button.disabled = not keys
 
     def disable(self):
-        for control in (self.kill_button, self.restart_button, self.drain_button, self.pause_button,
-                        self.slow_button, self.partition_button, self.heal_button):
+        for control in (self.kill_button, self.restart_button, self.drain_button, self.handoff_button,
+                        self.pause_button, self.slow_button, self.partition_button, self.heal_button):
             control.disabled = True
