@@ -43,7 +43,7 @@ def chaos_rows(users, actions):
                                       chaos=Chaos(every_actions=40, seed=SEED))
         kills = sum(e.startswith("killed") for e in report.chaos_events)
         rows.append((kind, report.actions, kills, report.ok, report.failed_actions, report.unknown_outcomes,
-                     report.lost_sessions, report.lost_items, report.duplicated_items))
+                     report.lost_sessions, report.relogins, report.lost_items, report.duplicated_items))
     return rows
 
 
@@ -121,10 +121,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="seconds: fewer users, connections and fuzz cases")
     size = QUICK if parser.parse_args(argv).quick else FULL
     print(f"CHAOS (5 instances, {size['users']} users x {size['actions']} actions, a kill every 40 actions)")
-    header = ("shop", "actions", "kills", "ok", "failed", "unknown", "lost sessions", "lost items", "duplicated")
-    print("  ".join(f"{h:>13}" for h in header))
+    header = ("shop", "actions", "kills", "ok", "failed", "unknown", "users who lost a session", "re-logins",
+              "lost items", "duplicated")
+    widths = [max(len(h), 9) for h in header]
+    print("  ".join(f"{h:>{w}}" for h, w in zip(header, widths)))
     for row in chaos_rows(size["users"], size["actions"]):
-        print("  ".join(f"{v:>13}" for v in row))
+        print("  ".join(f"{v:>{w}}" for v, w in zip(row, widths)))
     print()
     seconds = size["load_s"]
     counts, leaked_threads, open_sockets, rss0, rss1, rss2 = load_row(size["connections"], seconds)

@@ -17,7 +17,8 @@ The folders are the architecture, each building only on the ones above it in thi
 * ``services/``: identity provider, object store, job queue, catalog, broker, streams, durability.
 * ``game/``: the WebSocket game server, its players and the game cluster.
 * ``labs/``: one module per chapter experiment, composing the parts above.
-* ``widgets/``: the dashboard, diagrams, questions and your saved answers.
+* ``widgets/``: the dashboard, diagrams, questions, hints and your saved answers.
+* ``exercises/``: one exercise per chapter from 01 to 08 (not 03): your class, run by a checker on the live lab.
 * ``sim/``: simpy models for what one machine cannot show.
 """
 

@@ -7,11 +7,16 @@ thread. Each ``require_*`` helper raises ``InvalidArgumentError`` (a
 bad value. The two ``is_*`` tests underneath are for code that answers a
 wrong value some other way (an HTTP 400, a game's error event).
 
-One trap they all avoid: in Python ``True`` is an ``int`` (``True + True == 2``),
-so ``qty=True`` would pass a plain ``isinstance(qty, int)``. Here a bool is never
-a number. Used from chapter 00 on.
+Two traps they all avoid. In Python ``True`` is an ``int`` (``True + True == 2``),
+so ``qty=True`` would pass a plain ``isinstance(qty, int)``: here a bool is never
+a number. And ``float("nan")`` is a float that every comparison answers False,
+so a bounds check such as ``value < 0`` lets it through, while ``float("inf")``
+passes any check without an upper bound: here neither is a number (nor is an
+integer too large for a float), so ``slow("shop-2", float("nan"))`` is refused
+like ``-1``. Used from chapter 00 on.
 """
 
+import math
 import numbers
 
 from .errors import InvalidArgumentError
@@ -26,12 +31,21 @@ def is_whole_number(value, minimum=None, maximum=None):
 
 
 def is_number(value, minimum=None, maximum=None, allow_minimum=True):
-    """True for a real number (never a bool) within the bounds; ``allow_minimum=False`` excludes the minimum."""
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+    """True for a finite real number (never a bool, NaN or an infinity) within the bounds;
+    ``allow_minimum=False`` excludes the minimum."""
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not _finite(value):
         return False
     if minimum is not None and (value < minimum if allow_minimum else value <= minimum):
         return False
     return maximum is None or value <= maximum
+
+
+def _finite(value):
+    """Neither NaN nor an infinity, and small enough to be a float."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:                       # an integer beyond what a float can hold
+        return False
 
 
 def require_int(name, value, minimum=1, maximum=None):

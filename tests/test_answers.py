@@ -92,8 +92,8 @@ def test_progress_counts_questions_answered_and_correct_per_chapter(tmp_path):
 def test_progress_renders_as_a_table_in_text_and_html(tmp_path):
     summary = progress(tmp_path / "none-yet.json")
     text = repr(summary)
-    assert text.splitlines()[0].split() == ["chapter", "questions", "answered", "correct"]
-    assert text.splitlines()[-1].split() == ["total", str(summary.questions), "0", "0"]
+    assert text.splitlines()[0].split() == ["chapter", "questions", "answered", "correct", "exercise"]
+    assert text.splitlines()[-1].split() == ["total", str(summary.questions), "0", "0", "0", "of", "7", "passed"]
     assert repr(progress(tmp_path / "none-yet.json")) == text          # deterministic
     html = summary._repr_html_()
     assert html.startswith("<table") and html.count("<tr") == len(CHAPTERS) + 2
@@ -110,10 +110,21 @@ def test_progress_of_a_corrupt_file_says_so_instead_of_failing(tmp_path):
 
 def test_progress_object_is_a_small_plain_table():
     from labsupport.widgets import ChapterProgress
-    summary = Progress([ChapterProgress("01_stateless", 3, 2, 1)])
-    assert repr(summary) == ("chapter       questions  answered  correct\n"
-                             "01_stateless          3         2        1\n"
-                             "total                 3         2        1")
+    summary = Progress([ChapterProgress("01_stateless", 3, 2, 1, "passed")])
+    assert repr(summary) == ("chapter       questions  answered  correct  exercise\n"
+                             "01_stateless          3         2        1  passed\n"
+                             "total                 3         2        1  1 of 1 passed")
+
+
+def test_a_passed_exercise_shows_next_to_its_chapter_and_is_no_question(tmp_path):
+    path = tmp_path / "progress.json"
+    AnswerStore(path).save_exercise("06_why_stateless_won", "hash_ring")
+    summary = progress(path)
+    assert summary.chapter("06_why_stateless_won").exercise == "passed"
+    assert summary.chapter("06_why_stateless_won").answered == 0           # an exercise is not a question
+    assert summary.chapter("01_stateless").exercise == "not yet"
+    assert summary.chapter("00_the_thirty_second_deploy").exercise == "-"   # no exercise in this chapter
+    assert summary.exercises_passed == 1
 
 
 def test_the_file_is_plain_readable_json(tmp_path):

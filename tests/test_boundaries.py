@@ -1,19 +1,53 @@
 """Boundaries the lab never crosses, checked in its source: loopback only, SQL only with parameters."""
 
+import ast
 import pathlib
 import re
+
+import labsupport.__main__ as cli
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "labsupport").rglob("*.py"))
 
+# Calls that open a listening socket, and where their host is: the first item of an address tuple, or
+# (websockets' serve(handler, host, port)) the second argument.
+ADDRESS_FIRST = {"Listener", "bind", "create_server", "TcpFakeServer"}
+HOST_SECOND = {"serve"}
+# The one way to listen elsewhere: the processes of `python -m labsupport serve`, which bind self.host,
+# the address its --host option gives (127.0.0.1 unless the operator says otherwise).
+SERVE_MODULES = {"engine/process.py", "game/process.py"}
 
-def test_nothing_binds_anything_but_loopback():
+
+def listening_hosts(tree):
+    """(line, host expression as source) for every call in ``tree`` that opens a listening socket."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args:
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        if name in ADDRESS_FIRST and isinstance(node.args[0], ast.Tuple):
+            yield node.lineno, ast.unparse(node.args[0].elts[0])
+        elif name in ADDRESS_FIRST:
+            yield node.lineno, ast.unparse(node.args[0])              # an address in a variable: must not be
+        elif name in HOST_SECOND and isinstance(node.func, ast.Name) and len(node.args) >= 2:
+            yield node.lineno, ast.unparse(node.args[1])
+
+
+def test_nothing_listens_beyond_loopback_unless_serve_host_says_so():
+    found = 0
     for path in SOURCES:
-        text = path.read_text()
-        assert "0.0.0.0" not in text and "'::'" not in text and '"::"' not in text, path
-        for match in re.finditer(r"(?:bind|serve|create_server|TcpFakeServer)\(\s*\(?\s*([^,)]+)", text):
-            host = match.group(1).strip()
-            assert host in ('"127.0.0.1"', "'127.0.0.1'") or not host.startswith(("'", '"')), (path, host)
+        module = path.relative_to(ROOT / "labsupport").as_posix()
+        for line, host in listening_hosts(ast.parse(path.read_text())):
+            found += 1
+            allowed = {"'127.0.0.1'"} | ({"self.host"} if module in SERVE_MODULES else set())
+            assert host in allowed, f"{module}:{line} listens on {host}; the lab listens on '127.0.0.1' only"
+    assert found >= 8                                   # the rule saw the listeners it is about
+
+
+def test_serve_listens_on_loopback_unless_host_is_given():
+    parser = cli.build_parser()
+    for app in cli.APPS:
+        assert parser.parse_args(["serve", app]).host == "127.0.0.1"
+        assert parser.parse_args(["serve", app]).allow_host is None            # and answers to loopback names only
 
 
 def test_sql_is_only_built_with_parameters():

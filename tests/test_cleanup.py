@@ -17,9 +17,10 @@ from labsupport.engine import lab_folder, remove_leftovers, watchdog
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def python(code, **popen_options):
-    """Start ``code`` in a new Python process that imports this checkout's labsupport (like a kernel would)."""
-    env = dict(os.environ, PYTHONPATH=ROOT)
+def python(code, tmpdir=None, **popen_options):
+    """Start ``code`` in a new Python process that imports this checkout's labsupport (like a kernel would);
+    ``tmpdir`` gives it a temp root of its own (TMPDIR), which no other process sweeps meanwhile."""
+    env = dict(os.environ, PYTHONPATH=ROOT, **({"TMPDIR": str(tmpdir)} if tmpdir else {}))
     return subprocess.Popen([sys.executable, "-c", textwrap.dedent(code)], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen_options)
 
@@ -111,8 +112,11 @@ def test_interpreter_exit_stops_redis_and_removes_the_folder():
         assert gone(started["redis"], timeout=0)
 
 
-def test_a_killed_kernels_redis_dies_and_the_next_start_removes_its_folder():
-    """Issue 14: a kernel-like process builds a cluster and is killed outright (SIGKILL / TerminateProcess)."""
+def test_a_killed_kernels_redis_dies_and_the_next_start_removes_its_folder(tmp_path):
+    """Issue 14: a kernel-like process builds a cluster and is killed outright (SIGKILL / TerminateProcess).
+
+    Both processes share a temp root of their own, so a labsupport started by another test meanwhile
+    cannot be the one that removes the leftover folder."""
     kernel = python("""
         import json, sys
         from labsupport import Cluster
@@ -121,7 +125,7 @@ def test_a_killed_kernels_redis_dies_and_the_next_start_removes_its_folder():
         shop.user("alice").add("book")
         print(json.dumps({"redis": shop.redis.pid, "folder": str(lab_folder())}), flush=True)
         sys.stdin.readline()                          # wait to be killed
-    """, stdin=subprocess.PIPE)
+    """, tmpdir=tmp_path, stdin=subprocess.PIPE)
     try:
         started = json.loads(kernel.stdout.readline())
     finally:
@@ -134,7 +138,8 @@ def test_a_killed_kernels_redis_dies_and_the_next_start_removes_its_folder():
         pytest.skip("no redis-server here: the fakeredis rung lives and dies inside the kernel")
     assert gone(started["redis"], timeout=10), "the killed kernel's redis-server is still running"
     assert os.path.isdir(started["folder"])            # nobody could clean up: the kernel was killed
-    next_start = python("from labsupport.engine import lab_folder; lab_folder()")
+    assert os.path.dirname(started["folder"]) == str(tmp_path)
+    next_start = python("from labsupport.engine import lab_folder; lab_folder()", tmpdir=tmp_path)
     _, err = next_start.communicate(timeout=60)
     assert next_start.returncode == 0, err
     assert not os.path.exists(started["folder"])

@@ -3,7 +3,8 @@
 Each row's experiment, run on fresh clusters of both kinds, tells the shops
 apart the way the article's table says (nothing lost by the stateless shop,
 a count of users hurt in the stateful one); the table has the article's ten
-rows; and every cell of it reads the same on every run.
+rows plus one it leaves out (can the state move?); and every cell of it reads
+the same on every run.
 """
 
 import pytest
@@ -15,7 +16,7 @@ from tests.conftest import lab_threads, wait_for
 
 ARTICLE_ROWS = ["where state lives", "request handling", "instance replaceability", "load balancing",
                 "horizontal scaling", "failure recovery", "deployment complexity", "operational risk",
-                "restart cost", "best use cases"]
+                "restart cost", "can state move?", "best use cases"]
 
 # row function -> (stateless value, stateful value, words in the stateless cell, words in the stateful cell),
 # for 6 users on 3 instances: round-robin for the stateless shop, sticky sessions for the stateful one.
@@ -31,6 +32,8 @@ EXPECTED = {
     "operational_risk": (0, 3, "matter: 0 of 3 (users hurt by losing each: 0, 0, 0)",
                          "matter: 3 of 3 (users hurt by losing each: 2, 2, 2)"),
     "restart_cost": (0, 2, "log in again: 0; items lost: 0", "log in again: 2"),
+    "state_mobility": (0, 2, "nothing to move (0 sessions in its memory); users who lost their cart: 0",
+                       "hand-off moved 2 sessions; users who lost their cart: 0"),
 }
 
 
@@ -69,21 +72,22 @@ def test_best_use_cases_come_from_the_article_and_say_so():
     assert "databases" in comparison.best_use_cases("stateful", suite).text
 
 
-def test_the_table_has_the_articles_ten_rows_and_reads_the_same_on_every_run(measured):
+def test_the_table_has_the_articles_ten_rows_plus_one_and_reads_the_same_on_every_run(measured):
     first, shown = measured
     second = run_comparison(seed=7)
     table = first.table
     assert table.headers == ["dimension", "stateless (observed)", "stateful (observed)", "evidence"]
     assert [row[0] for row in table.rows] == ARTICLE_ROWS == [e.dimension for e in EXPERIMENTS]
     assert repr(first) == repr(second) and first._repr_html_() == second._repr_html_()
-    assert len(shown) == 1 and shown[0].value == shown[0].max == 20      # the progress bar, finished
+    assert len(shown) == 1 and shown[0].value == shown[0].max == 22      # the progress bar, finished
     # what chapter 03 checks and reveals
     assert first.who_lost("failure recovery") == "stateful"
     assert first.who_lost("deployment complexity") == "stateful"
     assert first.value("restart cost", "stateless") == 0
     # timings go to their own table, one row per timed operation, never into the checked one
     assert [row[0] for row in first.timings.rows] == ["replace one instance", "start one more instance",
-                                                      "rolling deploy", "restart one instance"]
+                                                      "rolling deploy", "restart one instance",
+                                                      "hand off one instance"]
     assert all(isinstance(ms, float) and ms >= 0 for row in first.timings.rows for ms in row[1:3])
     assert " ms" not in repr(first)
     # and nothing of either run is left running

@@ -16,7 +16,7 @@ import threading
 import pytest
 
 from labsupport import InvalidArgumentError
-from labsupport.engine import shutdown_all
+from labsupport.engine import POLICIES, shutdown_all
 from labsupport.shop import Cluster
 from labsupport.widgets import ClusterDashboard, dashboard_view, next_version
 from labsupport.widgets import dashboard as dashboard_module
@@ -256,10 +256,11 @@ def test_the_status_line_keeps_the_last_few_results(make):
 def test_every_button_has_a_name_of_its_own(make):
     _, board = make("stateful", instances=3)
     names = [b.description for tile in board.tiles.values()
-             for b in (tile.kill_button, tile.restart_button, tile.drain_button)]
+             for b in (tile.kill_button, tile.restart_button, tile.drain_button, tile.handoff_button,
+                       tile.pause_button, tile.slow_button, tile.partition_button, tile.heal_button)]
     names += [b.description for b in (board.add_button, board.remove_button, board.deploy_button,
                                       board.traffic_button, board.fresh_button)]
-    assert len(names) == len(set(names)) and "Kill shop-2" in names
+    assert len(names) == len(set(names)) and {"Kill shop-2", "Pause shop-2", "Heal shop-3"} <= set(names)
 
 
 def test_the_status_line_is_announced_to_screen_readers(make):
@@ -342,3 +343,64 @@ def test_bad_arguments_say_what_to_do():
 
 def test_next_version_counts_up():
     assert [next_version(v) for v in ("v1", "v9", "blue")] == ["v2", "v10", "blue-2"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fault_buttons_inflict_each_fault_show_it_in_words_and_heal_it(make, kind):
+    shop, board = make(kind)
+    tile = board.tiles["shop-1"]
+    assert tile.heal_button.disabled and not tile.pause_button.disabled
+    for press, label, key in ((tile.pause_button, "PAUSED", "paused"), (tile.slow_button, "SLOW +200 ms", "slow"),
+                              (tile.partition_button, "PARTITIONED", "partitioned")):
+        press.click()
+        board.refresh()
+        assert [fault.label for fault in shop.faults("shop-1")] == [label]       # the same as shop.pause(...) etc.
+        assert label in tile.card.value and f"lab-fault-{key}" in tile._dom_classes
+        assert press.disabled and not tile.heal_button.disabled
+        assert "done" in board.message.value
+        tile.heal_button.click()
+        board.refresh()
+        assert shop.faults("shop-1") == [] and label not in tile.card.value
+        assert f"lab-fault-{key}" not in tile._dom_classes and tile.heal_button.disabled
+    assert shop.faults("shop-2") == []                                            # the other tile's instance
+
+
+def test_a_partitioned_tile_turns_unhealthy_while_its_process_lives(make):
+    shop, board = make("stateless", health_interval=0.05)
+    board.tiles["shop-2"].partition_button.click()
+    assert wait_for(lambda: shop.status("shop-2") == "unhealthy")
+    board.refresh()
+    tile = board.tiles["shop-2"]
+    assert tile.status == "unhealthy" and "PARTITIONED" in tile.card.value and shop.instance("shop-2").alive
+
+
+def test_pause_and_slow_are_offered_only_for_a_running_instance(make):
+    _, board = make("stateful")
+    tile = board.tiles["shop-2"]
+    tile.kill_button.click()
+    board.refresh()
+    assert tile.pause_button.disabled and tile.slow_button.disabled and not tile.partition_button.disabled
+    tile.partition_button.click()
+    board.refresh()
+    assert "PARTITIONED" in tile.card.value and not tile.heal_button.disabled
+
+
+def test_add_and_remove_on_a_rebalancing_cluster_scale_so_the_carts_follow_their_owner(make):
+    shop, board = make("stateful", instances=3, policy="consistent_hash", rebalance=True)
+    users = {name: shop.user(name) for name in (f"user-{i:02d}" for i in range(12))}
+    for user in users.values():
+        user.add("book", 1)
+    ring = POLICIES["consistent_hash"].build()
+    three, four = ["shop-1", "shop-2", "shop-3"], ["shop-1", "shop-2", "shop-3", "shop-4"]
+    newcomers = [name for name in users if ring.owner(name, four) == "shop-4"]
+    assert newcomers                                         # some users belong to the new instance
+    board.add_button.click()
+    assert board.wait_idle(timeout=30)
+    assert list(board.tiles) == four and shop.held_sessions()["shop-4"] == len(newcomers)   # scale() moved them
+    assert f"{len(newcomers)} of 12 sessions moved to their new owner, 0 lost" in board.message.value
+    assert all(user.cart() == {"book": 1} and not user.session_lost for user in users.values())
+    board.remove_button.click()
+    assert board.wait_idle(timeout=30)
+    assert list(board.tiles) == three and sum(shop.held_sessions().values()) == 12
+    assert all(user.cart() == {"book": 1} and not user.session_lost for user in users.values())
+    assert [ring.owner(name, three) for name in newcomers] == [users[n].last_instance for n in newcomers]

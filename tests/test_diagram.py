@@ -1,16 +1,18 @@
-"""diagram.py: the live architecture diagram says who holds state and who is dead, and nothing that varies.
+"""diagram.py: the live architecture diagram says who holds state, who is dead and who called what.
 
 The Mermaid text follows the article's first diagram (client, balancer,
 instances, and the database and cache a stateless shop keeps its state in),
 coloured like the dashboard: green disposable, pink holds state, red dead.
-It must depend only on the cluster's state, never on ports or timings.
+Its arrows are measured: an instance has an arrow to a store only if it
+called it, labelled with the count the store kept per caller. It must depend
+only on what happened, never on ports or timings.
 """
 
 import pytest
 
 from labsupport import InvalidArgumentError
 from labsupport.shop import Cluster
-from labsupport.widgets import architecture_diagram, dashboard_view, mermaid_markdown
+from labsupport.widgets import architecture_diagram, dashboard_view, mermaid_markdown, store_calls
 from tests.leaky_shop import LeakyCluster
 
 
@@ -18,15 +20,34 @@ def ports_of(shop):
     return {shop.url.rsplit(":", 1)[1]} | {str(s.port) for s in shop.instances}
 
 
-def test_stateless_diagram_routes_every_instance_to_the_database_and_cache():
+def test_stateless_diagram_draws_store_arrows_only_for_calls_that_happened_with_their_counts():
     with Cluster.stateless(instances=3, service_ms=0) as shop:
+        fresh = architecture_diagram(shop)
+        alice = shop.user("alice")                     # login: shop-1 signs a token, no store call
+        for sku in ("book", "pen", "mug", "lamp"):     # each add: 1 denylist check + 1 cart transaction
+            alice.add(sku)                             # round robin: shop-2, shop-3, shop-1, shop-2
         text = architecture_diagram(shop)
-    assert text.startswith("flowchart TB")
+        counted = store_calls(shop)
+    assert "--> DB" not in fresh and "--> Cache" not in fresh and "Response" not in fresh
+    assert counted == {"shop-1": {"DB": 1, "Cache": 1}, "shop-2": {"DB": 2, "Cache": 2},
+                       "shop-3": {"DB": 1, "Cache": 1}}
+    assert "LB -->|round_robin: 2 requests| shop_1" in text and "LB -->|round_robin: 2 requests| shop_2" in text
+    assert "shop_2 -->|2 calls| DB" in text and "shop_2 -->|2 calls| Cache" in text
+    assert "shop_1 -->|1 call| DB" in text and "shop_3 -->|1 call| Cache" in text
     for node in ("shop_1", "shop_2", "shop_3"):
-        assert f"LB -->|round_robin| {node}" in text
-        assert f"{node} --> DB" in text and f"{node} --> Cache" in text
         assert f"style {node} fill:{dashboard_view.DISPOSABLE}" in text
     assert f"style DB fill:{dashboard_view.HOLDS_STATE}" in text and f"style Cache fill:{dashboard_view.HOLDS_STATE}" in text
+
+
+def test_an_instance_that_served_nobody_has_no_arrow_to_the_stores():
+    with Cluster.stateless(instances=2, service_ms=0) as shop:
+        alice = shop.user("alice")
+        alice.add("book")
+        alice.add("pen")
+        shop.scale(3)                                   # shop-3 joins and serves nobody
+        text = architecture_diagram(shop)
+    assert "LB -->|round_robin: 0 requests| shop_3" in text
+    assert "shop_3 -->" not in text                     # no store arrow, no response arrow
 
 
 def test_stateful_diagram_marks_a_killed_instance_dead():

@@ -17,6 +17,14 @@ def test_every_create_kill_cycle_serves_then_disappears():
         assert len(result.start_ms) == len(result.kill_ms) == 5
         assert [s.name for s in shop.instances] == ["shop-1", "shop-2"]
         assert "5 create/kill cycles" in result.timings().table()
+        assert result.all_within(5.0)                       # generous: a cycle takes milliseconds
+
+
+def test_the_time_limit_is_a_real_check():
+    result = disposability.DisposabilityResult(2, 2, (4.0, 1500.0), (1.0, 1.0))
+    assert result.cycle_ms == (5.0, 1501.0)
+    assert result.all_within(2.0) and not result.all_within(1.0)
+    assert not disposability.DisposabilityResult(2, 1, (4.0, 4.0), (1.0, 1.0)).all_within(1.0)   # a failed cycle
 
 
 def test_a_killed_instance_no_longer_answers():

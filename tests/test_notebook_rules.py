@@ -16,14 +16,15 @@ NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 CLAIMS = {
     "00_the_thirty_second_deploy": "I1 I2 I3",
     "01_stateless": "S1 S2 S3 S4 S5 S6 S7",
-    "02_stateful": "F1 F2 F3 F4 F5 F6",
+    "02_stateful": "F1 F2 F3 F4 F5 F6 F7",
     "03_side_by_side": "T1",
     "04_state_exists_somewhere": "E1 E2 E3 E4 E5 E6",
     "05_real_world_architectures": "R1 R2 R3 R4",
-    "06_why_stateless_won": "W1 W2 W3 W4 W5 W6 W7 W12",
+    "06_why_stateless_won": "W1 W2 W3 W4 W5 W6 W7 W8 W9 W12",
     "07_why_stateful_still_matters": "M1 M2 M3 M4 M5 M6 M7 M8 M9",
     "08_decision_framework": "D1 D2 D3",
     "09_questions_and_conclusion": "Q1 Q2 Q3 C1",
+    "10_take_it_to_real_infrastructure": "G1 G2 G3 G4",
 }
 
 

@@ -2,21 +2,31 @@
 
 Clients only ever talk to the balancer. For each request it asks its policy
 (``policies.py``) for a healthy instance, forwards the request over a pooled
-keep-alive connection, and relays the answer, ``X-Instance`` included, so
-the learner sees who served it. Three habits of real balancers matter to
-the lessons:
+keep-alive connection (``pool.py``), and relays the answer, ``X-Instance``
+included, so the learner sees who served it. The habits of real balancers
+that matter to the lessons:
 
-* **Health checks.** Every ``health_interval`` seconds it asks each instance
-  for ``/health``; an instance that fails is taken out of rotation and put back
-  when it answers again. A refused connection takes it out at once (passive
-  detection).
-* **Safe retries.** If an instance could not be reached, the request was never
-  sent, so it is retried on another instance. If the instance died *after*
-  receiving the request, the outcome is unknown: only an idempotent request
-  (GET, PUT, DELETE, or a POST with an ``Idempotency-Key``) is retried;
-  anything else gets a 502 that says the outcome is unknown.
+* **Health checks** (``health.py``). Every ``health_interval`` seconds it asks
+  each instance for ``/health``; an instance that fails is taken out of
+  rotation and put back when it answers again. A refused connection takes it
+  out at once (passive detection). ``set_health_check("/health/live")`` asks
+  for liveness instead of readiness (chapter 04).
+* **Safe retries** (``attempts.py``). If an instance could not be reached, the
+  request was never sent, so it is retried on another instance. If the
+  instance died *after* receiving the request, the outcome is unknown: only an
+  idempotent request (GET, PUT, DELETE, or a POST with an ``Idempotency-Key``)
+  is retried; anything else gets a 502 that says the outcome is unknown.
 * **Draining.** A draining instance gets no new clients; clients its policy
   pins to it (a sticky cookie) keep reaching it until their sessions end.
+* **Sessions that moved** (chapters 02 and 06). An instance that handed a
+  session to a peer answers ``421`` with ``X-Moved-To``, and the balancer
+  follows it once (``_follow_move``); after the hand-off its forwarding table,
+  ``moved`` (``moved.py``), sends the session's requests to the new owner.
+* **Defences against gray failure** (``defences.py``, chapter 06): request
+  timeouts, retries with a budget, outlier ejection and failing open, each off
+  until ``defend(...)`` switches it on. ``partition(name)`` cuts the
+  balancer's path to one instance while its process lives (``faults.py``) and
+  ``heal(name)`` mends it.
 
 The balancer never asks which policy it holds: it calls the policy's
 ``pinned``, ``choose`` and ``response_headers`` (``policies.py``), so a policy
@@ -34,78 +44,27 @@ Both changes happen in one place, the ``_reserve`` context manager.
 """
 
 import contextlib
-import http.client
+import itertools
 import random
-import socket
 import threading
 import time
 
 from ..errors import InvalidArgumentError, UnknownInstanceError
 from .application import Application
+from .attempts import Attempts
+from .defences import Defences
 from .events import EventLog
-from .forwarding import Upstream, copy_both_ways, tunnel_bytes
-from .http1 import BadMessage
+from .forwarding import copy_both_ways, tunnel_bytes
+from .health import UNHEALTHY_AFTER, HealthCheck
 from .instance import Instance, Response
 from .lifecycle import Closable
-from .policies import make_policy
+from .moved import MovedSessions, moved_to, not_followed
+from .policies import SplitByRequest, make_policy
+from .pool import NoAnswer, NotSent, PooledInstance, TimedOut
+from .waiting import wait_until
 
+# PooledInstance is re-exported: it is what instance()/instances() hand out.
 __all__ = ["Balancer", "PooledInstance"]
-
-IDEMPOTENT_METHODS = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
-UNHEALTHY_AFTER = 2           # consecutive failed health checks before an instance is taken out
-
-
-class _NotSent(Exception):
-    """The request never reached the instance: retrying elsewhere is always safe."""
-
-
-class _NoAnswer(Exception):
-    """The instance received the request and died before answering: the outcome is unknown."""
-
-
-class PooledInstance:
-    """One instance as the balancer sees it: address, health, load, and a pool of idle connections."""
-
-    def __init__(self, name, address, timeout):
-        self.name = name
-        self.address = address
-        self.timeout = timeout
-        self.status = "up"                 # up | down | draining
-        self.in_flight = 0
-        self.requests = 0
-        self.failures = 0
-        self.down_since = None
-        self.failed_checks = 0
-        self._idle = []
-        self._lock = threading.Lock()
-
-    def connection(self):
-        """An idle pooled ``Upstream`` that still looks alive, or a new one (``_NotSent`` if refused)."""
-        while True:
-            with self._lock:                       # the lock guards the list only: checking a socket waits on the OS
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                break
-            if not conn.closed_by_peer():
-                return conn
-            conn.close()
-        try:
-            return Upstream(self.address, self.timeout)
-        except OSError as exc:
-            raise _NotSent(f"{self.name} refused the connection ({exc.__class__.__name__})") from None
-
-    def give_back(self, conn):
-        with self._lock:
-            self._idle.append(conn)
-
-    def close_connections(self):
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
-
-    def __repr__(self):
-        return f"<PooledInstance {self.name} {self.status} in_flight={self.in_flight}>"
 
 
 class Balancer(Closable, Application):
@@ -113,18 +72,24 @@ class Balancer(Closable, Application):
 
     For callers: ``start``, ``close``, ``url``, ``add_instance``,
     ``remove_instance``, ``set_address``, ``set_draining``, ``instances``,
-    ``set_canary``. Its HTTP side is ``handle(request, own_instance)``.
-    ``instance_noun`` names what it balances in its error messages ("no
-    healthy game server"); ``policy`` is a name or a ``Policy`` object.
+    ``set_canary``, ``repin``, ``settle``; ``set_health_check``, ``defend``,
+    ``defence_stats`` and ``in_rotation`` (health.py, defences.py);
+    ``partition``, ``heal`` and ``faults`` (the path to one instance). Its HTTP
+    side is ``handle(request, own_instance)``. ``instance_noun`` names what it
+    balances in its error messages ("no healthy game server"); ``policy`` is a
+    name or a ``Policy`` object; ``session_key(request)`` returns the key of
+    the session a request belongs to (None: the balanced service has no
+    sessions to move).
     """
 
     not_state = {"server": "the instance this balancer runs on", "events": "the shared event log",
                  "_lock": "a lock", "_stop": "a stop signal", "_checker": "the health-check thread",
-                 "_canary_rng": "a random generator", "health_interval": "configuration",
-                 "timeout": "configuration", "instance_noun": "configuration"}
+                 "_canary_rng": "a random generator", "_tickets": "a counter", "health_interval": "configuration",
+                 "timeout": "configuration", "instance_noun": "configuration", "defences": "configuration",
+                 "health_check": "configuration"}
 
     def __init__(self, policy="round_robin", seed=0, health_interval=0.2, timeout=10.0,
-                 name="balancer", events=None, instance_noun="instance"):
+                 name="balancer", events=None, instance_noun="instance", session_key=None):
         if health_interval <= 0:
             raise InvalidArgumentError(f"health_interval must be > 0 seconds, not {health_interval!r}")
         self.policy = make_policy(policy, seed)
@@ -136,10 +101,15 @@ class Balancer(Closable, Application):
                              events=self.events)
         self._pool = {}               # name -> PooledInstance, in the order they were added
         self._lock = threading.RLock()
-        self._canary = None               # (set of instance names, fraction of traffic)
+        self._canary = None               # (set of instance names, CanarySplit)
+        self.moved = MovedSessions(session_key)   # sessions handed to another instance (see repin)
+        self._tickets = itertools.count()         # every reservation gets the next number...
+        self._open = set()                        # ...kept here until its request is answered (see settle)
         self._canary_rng = random.Random(seed)
         self._stop = threading.Event()
         self._checker = None
+        self.health_check = HealthCheck()          # what the health checks ask: /health (set_health_check)
+        self.defences = Defences(self.events)      # all off until defend(...) switches them on
 
     # -- lifecycle -------------------------------------------------------------
     @property
@@ -163,16 +133,20 @@ class Balancer(Closable, Application):
             instance.close_connections()
 
     # -- the instance list ------------------------------------------------------
-    def add_instance(self, name, address):
+    def add_instance(self, name, address, standby=False):
+        """Put an instance in the pool; ``standby=True`` adds it draining: known, but given no new clients yet."""
         with self._lock:
-            self._pool[name] = PooledInstance(name, address, self.timeout)
-        self.events.add("balancer", "instance", f"{name} added to the balancer")
+            self._pool[name] = PooledInstance(name, address, self._attempt_timeout())
+            if standby:
+                self._pool[name].status = "draining"
+        self.events.add("balancer", "instance", f"{name} added to the balancer" + (" (standby)" if standby else ""))
 
     def remove_instance(self, name):
         with self._lock:
             instance = self._pool.pop(name, None)
         if instance is not None:
             instance.close_connections()
+            self.defences.outliers.forget(name)
             self.events.add("balancer", "instance", f"{name} removed from the balancer")
 
     def set_address(self, name, address):
@@ -188,14 +162,44 @@ class Balancer(Closable, Application):
             instance = self.instance(name)
             instance.status = "draining" if draining else "up"
 
-    def set_canary(self, names, percent):
-        """Send ``percent`` % of new requests to the instances in ``names``; ``names=None`` ends it."""
+    def set_canary(self, names, percent, split=SplitByRequest):
+        """Send ``percent`` % of new clients to the instances in ``names``; ``names=None`` ends it.
+
+        ``split`` is a ``CanarySplit`` class: which clients make up the percentage
+        (every request drawn afresh, or whole users; see ``policies.py``).
+        """
         if names is None:
             self._canary = None
             return
         if not 0 <= percent <= 100:
             raise InvalidArgumentError(f"percent must be between 0 and 100, not {percent!r}")
-        self._canary = (set(names), percent / 100.0)
+        self._canary = (set(names), split(percent / 100.0, self._canary_rng))
+
+    def repin(self, moves):
+        """Sessions were handed to other instances: ``moves`` maps each session key to its new instance.
+
+        From now on a request of one of these sessions goes to its new instance
+        (while that one serves), whatever the policy or a sticky cookie says.
+        """
+        with self._lock:
+            self.moved.repin(moves, known=set(self._pool))
+
+    def settle(self, timeout=10.0):
+        """Wait until every request routed before this call has been answered; True if all were in time.
+
+        A routing change (draining, a new ring, a repin) applies to the next
+        request at once, but requests already on their way were routed the old
+        way. ``settle()`` says when the last of those is done, as nginx's old
+        workers finish their requests after a configuration reload.
+        """
+        with self._lock:
+            mark = next(self._tickets)
+
+        def routed_before_all_done():
+            with self._lock:
+                return min(self._open, default=mark) >= mark
+
+        return wait_until(routed_before_all_done, timeout=timeout, interval=0.001)
 
     def instance(self, name):
         with self._lock:
@@ -207,22 +211,93 @@ class Balancer(Closable, Application):
         with self._lock:
             return list(self._pool.values())
 
+    # -- health checks and defences (health.py, defences.py) ----------------------------
+    def set_health_check(self, path=None, timeout_s=None):
+        """What a health check asks (e.g. "/health/live" for liveness only) and how long it waits for the answer."""
+        self.health_check.configure(path, timeout_s)
+
+    def defend(self, **settings):
+        """Switch defences on or off; settings not named stay as they are. Returns the ``Defences``.
+
+        ``request_timeout_s`` (seconds, or None for off), ``retry_timeouts``
+        (True: retry a safe request that timed out on another instance),
+        ``retry_budget`` (a share such as 0.2, a ``RetryBudget``, or None for
+        unlimited), ``outlier_ejection`` (True, an ``OutlierEjection``, or False),
+        ``fail_open`` (a panic threshold such as 0.5, a ``FailOpen``, or False).
+        """
+        self.defences.update(**settings)
+        if "request_timeout_s" in settings:
+            for instance in self.instances():     # new connections wait as long as the new setting says
+                instance.timeout = self._attempt_timeout()
+                instance.close_connections()
+        return self.defences
+
+    def defence_stats(self):
+        """What the defences did, plus the timeouts counted on each instance."""
+        stats = self.defences.stats()
+        stats["timeouts"] = sum(instance.timeouts for instance in self.instances())
+        return stats
+
+    def _attempt_timeout(self):
+        """How long one attempt may wait for an instance: the request timeout when it is on."""
+        return self.defences.request_timeout_s or self.timeout
+
+    def in_rotation(self):
+        """Names of the instances a new client may be sent to now (healthy and not ejected, or all: failing open)."""
+        with self._lock:
+            pool, _ = self.defences.pool(self.instances())
+        return [i.name for i in pool]
+
+    # -- faults on the path to an instance (faults.py) ------------------------------
+    def partition(self, name):
+        """Cut the path to ``name``: connections to it are rejected, as a firewall rule would. Idempotent.
+
+        The instance's process is untouched and still answers anyone else; the
+        balancer sees what it sees after a crash and takes it out of rotation.
+        """
+        instance = self.instance(name)
+        if instance.partitioned:
+            return
+        instance.partitioned = True
+        instance.close_connections()
+        self.events.add("balancer", "partition", f"path to {name} cut (network partition)")
+
+    def heal(self, name):
+        """Mend the path to ``name``; the health checks put it back in rotation. Idempotent."""
+        instance = self.instance(name)
+        if not instance.partitioned:
+            return
+        instance.partitioned = False
+        self.events.add("balancer", "heal", f"path to {name} mended")
+
+    def faults(self, name):
+        """The faults on the path to ``name`` (``[Partitioned()]`` or nothing)."""
+        return self.instance(name).faults()
+
     # -- choosing ----------------------------------------------------------------
     def _candidates(self, request, exclude):
+        """The instances this request may go to: the one it is pinned to, or those open to new clients.
+
+        A session that moved (``moved``) or a client its policy pins (a sticky
+        cookie, a hash) keeps its instance while that instance serves, even a
+        draining or ejected one: its session is there. Everyone else may go to
+        the instances the defences allow (healthy and not ejected, or all of
+        them while failing open), narrowed to one side of a canary split.
+        """
         serving = [i for i in self.instances() if i.name not in exclude and i.status in ("up", "draining")]
-        pinned = self.policy.pinned(serving, request)
+        pinned = self.moved.instance_for(serving, request) or self.policy.pinned(serving, request)
         if pinned is not None:
-            return [pinned]          # a pinned client keeps its instance, even a draining one: its session is there
-        ready = [i for i in serving if i.status == "up"]
+            return [pinned]
+        ready = self.defences.for_new_client(self.instances(), exclude)
         if self._canary and ready:
-            names, fraction = self._canary
-            to_canary = self._canary_rng.random() < fraction
+            names, split = self._canary
+            to_canary = split.to_canary(request)
             group = [i for i in ready if (i.name in names) == to_canary]
             ready = group or ready
         return ready
 
     @contextlib.contextmanager
-    def _reserve(self, request, exclude):
+    def _reserve(self, request, exclude, target=None):
         """``with self._reserve(request, tried) as instance:`` the request is in flight on ``instance`` inside.
 
         Choosing the instance and counting the request happen under one lock, so
@@ -231,19 +306,28 @@ class Balancer(Closable, Application):
         ends (answered, failed, tunnel closed). These are the only two places
         ``in_flight`` changes, so a drain that waits for ``in_flight == 0``
         really has nothing left to wait for. ``instance`` is None when no
-        instance can take the request.
+        instance can take the request. ``target`` names the instance to use instead
+        of asking the policy (a "moved to" answer being followed), if it serves.
+        Each reservation also holds a ticket until it ends, which ``settle`` waits for.
         """
         with self._lock:
-            instance = self.policy.choose(self._candidates(request, exclude), request)
+            if target is not None:
+                instance = self._pool.get(target)
+                instance = instance if instance is not None and instance.status in ("up", "draining") else None
+            else:
+                instance = self.policy.choose(self._candidates(request, exclude), request)
             if instance is not None:
                 instance.in_flight += 1
                 instance.requests += 1
+                ticket = next(self._tickets)
+                self._open.add(ticket)
         try:
             yield instance
         finally:
             if instance is not None:
                 with self._lock:
                     instance.in_flight -= 1
+                    self._open.discard(ticket)
 
     def _mark_down(self, instance, why):
         if instance.status == "up":
@@ -254,57 +338,89 @@ class Balancer(Closable, Application):
 
     # -- the HTTP side -------------------------------------------------------------
     def handle(self, request, own_instance):   # own_instance is self.server; the instances it forwards to are below
+        """Try instances until one answers or retrying is no longer safe (``attempts.py``), then relay the answer.
+
+        An answer that says the session moved to another instance is followed
+        once (``_follow_move``); the policy then adds its headers (a sticky
+        cookie naming the instance that answered).
+        """
         if (request.headers.get("Upgrade") or "").lower() == "websocket":
             return self._tunnel(request)
-        safe = request.method in IDEMPOTENT_METHODS or bool(request.headers.get("Idempotency-Key"))
-        tried = []
-        maybe_applied = False                       # did any attempt reach an instance that then died?
+        attempts = Attempts(request, self.defences.retries, self.defences.retry_timeouts)
         while True:
-            with self._reserve(request, tried) as instance:
+            with self._reserve(request, attempts.tried) as instance:
                 if instance is None:
-                    why = (f"no healthy {self.instance_noun}" if not tried
-                           else f"tried {', '.join(tried)}; none could answer")
-                    if maybe_applied:
-                        return Response(502, {"error": f"{why}; an earlier attempt may have been applied",
-                                              "outcome": "unknown"})
-                    return Response(503, {"error": f"{why}; the service is unavailable",
-                                          "outcome": "not_processed"}, headers={"Retry-After": "1"})
-                tried.append(instance.name)
+                    return attempts.nowhere_left(self.instance_noun)
+                if not attempts.start(instance.name):          # a retry, and the budget is spent
+                    return attempts.failure
                 try:
-                    response = self._forward(instance, request)
-                except _NotSent as exc:
+                    response = self._send(instance, request)
+                    break
+                except NotSent as exc:
                     self._mark_down(instance, str(exc))
-                    continue
-                except _NoAnswer:
+                    retry = attempts.not_sent(exc)
+                except TimedOut:                                # slow is not dead: it stays in rotation
+                    retry = attempts.timed_out(instance.name, instance.timeout)
+                except NoAnswer:
                     self._mark_down(instance, "connection lost mid-request")
-                    maybe_applied = True
-                    if safe:
-                        continue
-                    return Response(502, {"error": f"{instance.name} died while handling this request; it may or "
-                                                   "may not have been applied. Send an Idempotency-Key to make "
-                                                   "retries safe.", "outcome": "unknown"})
-            for key, value in self.policy.response_headers(request, instance).items():
-                response.headers.setdefault(key, [])
-                response.headers[key].append(value)
-            if len(tried) > 1:
-                response.headers["X-Retried-From"] = ", ".join(tried[:-1])
-            return response
+                    retry = attempts.no_answer(instance.name)
+            if not retry:
+                return attempts.failure
+        new_owner = moved_to(response)
+        if new_owner is not None:
+            response, instance = self._follow_move(request, new_owner, instance, attempts)
+        for key, value in self.policy.response_headers(request, instance).items():
+            response.headers.setdefault(key, [])
+            response.headers[key].append(value)
+        return attempts.answered(response)
 
-    def _forward(self, instance, request):
-        """Pass ``request`` on over a pooled connection; ``_NotSent`` or ``_NoAnswer`` if that fails."""
-        upstream = instance.connection()
+    def _send(self, instance, request):
+        """One attempt: forward ``request`` to ``instance`` and tell the defences how it went.
+
+        Outlier ejection learns from every outcome: the time it took, and
+        whether it failed (a 5xx answer, a timeout, no answer at all).
+        """
+        started = time.perf_counter()
         try:
-            response = upstream.exchange(request)
-        except (OSError, BadMessage):
-            upstream.close()
-            with self._lock:
-                instance.failures += 1
-            raise _NoAnswer() from None
-        if upstream.reusable:
-            instance.give_back(upstream)
-        else:
-            upstream.close()
+            response = instance.forward(request)
+        except (NotSent, NoAnswer):
+            self._note_outcome(instance, started, failed=True)
+            raise
+        self._note_outcome(instance, started, failed=response.status >= 500)
         return response
+
+    def _note_outcome(self, instance, started, failed):
+        self.defences.note(instance.name, (time.perf_counter() - started) * 1000, failed, len(self._pool))
+
+    def _follow_move(self, request, name, first, attempts):
+        """``first`` answered "moved to ``name``" and applied nothing: send the request there, once.
+
+        Returns (answer, the instance that gave it). When ``name`` cannot take
+        the request, or says it moved on again, the answer is a 503 the client
+        may retry (nothing was applied); when ``name`` times out or dies while
+        answering, the outcome is unknown, as in ``handle``. Following a move is
+        not a retry: the retry budget is not asked.
+        """
+        with self._reserve(request, [], target=name) as instance:
+            if instance is None:
+                return not_followed(first.name, name), first
+            attempts.follow(instance.name)
+            try:
+                response = self._send(instance, request)
+            except NotSent:
+                return not_followed(first.name, name), first
+            except TimedOut:
+                attempts.timed_out(name, instance.timeout)
+                return attempts.failure, first
+            except NoAnswer:
+                self._mark_down(instance, "connection lost mid-request")
+                if attempts.no_answer(name):            # safe to repeat: the client may simply try again
+                    return not_followed(first.name, name), first
+                return attempts.failure, first
+        if moved_to(response) is not None:
+            return not_followed(first.name, name), first
+        self.moved.count_followed()
+        return response, instance
 
     def _tunnel(self, request):
         """Pass a WebSocket upgrade to one instance, then copy bytes both ways until one side closes."""
@@ -312,22 +428,24 @@ class Balancer(Closable, Application):
             if instance is None:
                 return Response(503, {"error": f"no healthy {self.instance_noun}"})
             try:
-                upstream = socket.create_connection(instance.address, timeout=self.timeout)
-            except OSError:
-                self._mark_down(instance, "refused a WebSocket connection")
+                upstream = instance.open_socket(self.timeout)
+            except NotSent as exc:
+                self._mark_down(instance, str(exc))
                 return Response(503, {"error": f"{instance.name} is unreachable; try again"})
             with upstream:
                 upstream.sendall(tunnel_bytes(request, "%s:%d" % instance.address))
                 copy_both_ways(request.client, upstream, self._stop)
         return None                               # the connection was used up by the tunnel
 
-    # -- health checks --------------------------------------------------------------
+    # -- health checks (health.py) ----------------------------------------------------
     def _health_loop(self):
         while not self._stop.wait(self.health_interval):
+            for name in self.defences.outliers.readmit():
+                self.events.add("balancer", "readmit", f"{name} back in rotation after its cool-off")
             for instance in self.instances():
                 if instance.status == "draining":
                     continue
-                healthy = _probe(instance.address, timeout=1.0)
+                healthy = self.health_check.passes(instance)
                 instance.failed_checks = 0 if healthy else instance.failed_checks + 1
                 if healthy and instance.status == "down":
                     instance.status = "up"
@@ -335,15 +453,3 @@ class Balancer(Closable, Application):
                     self.events.add("balancer", "up", f"{instance.name} healthy again, back in rotation")
                 elif instance.failed_checks >= UNHEALTHY_AFTER:
                     self._mark_down(instance, f"failed {UNHEALTHY_AFTER} health checks in a row")
-
-
-def _probe(address, timeout):
-    """One health check: does GET /health answer 200?"""
-    conn = http.client.HTTPConnection(*address, timeout=timeout)
-    try:
-        conn.request("GET", "/health", headers={"Connection": "close"})
-        return conn.getresponse().status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        conn.close()

@@ -16,19 +16,27 @@ serves at most ``workers`` requests at once and spends ``service_ms`` on each
 (a sleep, so it does not hold the GIL); extra requests wait in a queue, and
 past ``queue_limit`` waiting requests the instance answers 503.
 
+Faults short of a crash (``faults.py``) live here too: ``pause()`` freezes the
+instance (every thread stops at a gate, ``hold()``, before it reads a request
+and before it answers), ``slow(ms)`` adds latency to every answer, and
+``heal()`` undoes both. A paused instance keeps its memory: a pause is not a
+crash.
+
 The application is an ``Application`` (``application.py``): the instance calls
 its ``handle(request, instance)`` for every request, asks it ``held_state()``
 when you do, and calls its ``close()`` after a graceful stop. Chapter 01
-onwards uses it; chapter 06 reads its stats.
+onwards uses it; chapter 06 reads its stats and pauses and slows it.
 """
 
 import socket
 import threading
 import time
 
+from ..checks import require_number
 from ..errors import InvalidArgumentError
 from .application import Application
 from .events import EventLog
+from .faults import MAX_SLOW_MS, Paused, Slowed
 from .held_state import HeldState
 from .lifecycle import Closable
 from .listener import Listener
@@ -78,10 +86,12 @@ class Instance(Closable):
     """One server instance: an ``Application`` behind a real HTTP listener.
 
     For callers: ``start``, ``stop``, ``kill``, ``restart``, ``close``,
-    ``held_state()``, and the read-only ``url``, ``status``, ``alive``,
+    ``held_state()``, the faults ``pause``, ``slow``, ``heal`` and ``faults()``,
+    and the read-only ``url``, ``status``, ``alive``, ``paused``, ``extra_ms``,
     ``stats``, ``events``; ``app`` is the live application (None while not
     running). For subclasses and wrappers: ``serve(request)``, which runs the
-    capacity model and the application and must never raise.
+    capacity model and the application and must never raise, and ``hold()``,
+    the gate a paused instance's threads wait at.
     """
 
     def __init__(self, app_factory, name="instance", version="v1", workers=8, service_ms=0.0,
@@ -103,6 +113,9 @@ class Instance(Closable):
         self._lock = threading.Lock()
         self._httpd = None
         self._loop = None
+        self._awake = threading.Event()     # cleared while paused: every thread waits at hold()
+        self._awake.set()
+        self.extra_ms = 0.0                 # latency a slow() adds to every answer
 
     # -- for callers -------------------------------------------------------
     @property
@@ -122,6 +135,7 @@ class Instance(Closable):
         with self._lock:
             stats = dict(self._stats)
         stats["busy"], stats["queued"] = self.capacity.busy, self.capacity.waiting   # the capacity model, now
+        stats["faults"] = [fault.label for fault in self.faults()]                  # e.g. ["PAUSED"]
         return stats
 
     def held_state(self):
@@ -180,6 +194,69 @@ class Instance(Closable):
             self.version = version
         return self.start()
 
+    # -- faults short of a crash (faults.py) ---------------------------------
+    @property
+    def paused(self):
+        return not self._awake.is_set()
+
+    def pause(self):
+        """Freeze, as a long GC pause or SIGSTOP would: sockets stay open, nothing is read or answered.
+
+        Connections are still accepted (the kernel does that), requests in flight
+        wait before their answer goes out, and the memory stays as it is. Idempotent.
+        """
+        with self._lock:
+            self._require_running("pause")
+            if self.paused:
+                return
+            self._awake.clear()
+        self.events.add(self.name, "pause", f"{self.name} paused: reads and answers nothing")
+
+    def slow(self, ms):
+        """Add ``ms`` milliseconds to every answer from now on (0 takes the delay away). Idempotent."""
+        ms = require_number("ms", ms, 0, MAX_SLOW_MS, unit="milliseconds")
+        with self._lock:
+            self._require_running("slow down")
+            if ms == self.extra_ms:
+                return
+            self.extra_ms = ms
+        self.events.add(self.name, "slow", f"{self.name} answers {ms:g} ms late" if ms else f"{self.name} at speed")
+
+    def heal(self):
+        """Undo ``pause`` and ``slow``: held requests go on, answers come at full speed. Idempotent."""
+        with self._lock:
+            was = self.faults()
+            self.extra_ms = 0.0
+            self._awake.set()
+        if was:
+            self.events.add(self.name, "heal", f"{self.name} healed ({', '.join(f.label for f in was)} ended)")
+
+    def faults(self):
+        """The faults in force on this process, as ``faults.Fault`` objects (empty when it is well)."""
+        found = []
+        if self.paused:
+            found.append(Paused())
+        if self.extra_ms:
+            found.append(Slowed(self.extra_ms))
+        return found
+
+    def hold(self):
+        """The gate: returns at once unless paused; a paused instance's threads wait here until healed.
+
+        Returns False when the instance was killed or stopped meanwhile: the
+        request it held must then be dropped, as a dead process answers nothing.
+        """
+        if self._awake.is_set():
+            return True
+        generation = self.generation
+        self._awake.wait()
+        return generation == self.generation and self.status in ("up", "draining")
+
+    def _require_running(self, what):
+        if not self.alive:
+            raise InvalidArgumentError(f"{self.name} is {self.status}: there is no running process to {what}; "
+                                       f"restart it first")
+
     def _close(self):
         self.stop(timeout=1.0)
 
@@ -210,8 +287,9 @@ class Instance(Closable):
                 return Response(503, {"error": f"{self.name} is overloaded: {self.queue_limit} requests already queued"},
                                 headers={"Retry-After": "1"})
             try:
-                if self.service_ms:
-                    time.sleep(self.service_ms / 1000.0)
+                work_ms = self.service_ms + self.extra_ms       # a slowed instance holds its worker longer
+                if work_ms:
+                    time.sleep(work_ms / 1000.0)
                 if generation != self.generation:
                     return None
                 response = self._call_app(request)
@@ -264,6 +342,9 @@ class Instance(Closable):
         except OSError:
             pass                                      # not connected: nothing to shut
         httpd.cut_connections()
+        with self._lock:                              # a dying process is neither paused nor slow any more;
+            self.extra_ms = 0.0                       # the threads held at the gate go on, find their
+            self._awake.set()                         # connection cut, and end
         httpd.shutdown()
         httpd.server_close()
         loop.join()

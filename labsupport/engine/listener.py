@@ -13,6 +13,10 @@ A ``Listener`` is the standard library's ``socketserver.ThreadingTCPServer``
    wake-up for the reader), then go back to 1 while the client keeps the
    connection alive.
 
+A paused instance (``Instance.pause``, chapter 06) stops each connection's
+thread at ``instance.hold()``: before step 1, once a request has arrived, and
+before its answer is written, so it reads and answers nothing until healed.
+
 Answers are JSON, even for broken HTTP; after an error in the head itself the
 connection is closed, since nobody can tell where the next request would
 start. Nothing is printed, Nagle's algorithm is off, and every open connection
@@ -52,10 +56,14 @@ class _Connection(socketserver.BaseRequestHandler):
     def _serve_one(self):
         """Read, answer and write one request; True if the connection stays open for the next."""
         lab = self.server.lab
+        if not lab.hold():                         # a paused instance reads nothing (see Instance.pause)
+            return False
         try:
             raw_head = self.reader.read_head()
             if not raw_head:
                 return False                       # the client closed the connection: the normal end
+            if not lab.hold():                     # paused while this thread was waiting for the request
+                return False
             head = parse_request_head(raw_head)
         except BadMessage as exc:
             return self._send(lab, Response(exc.status, {"error": exc.message}), "GET", keep_alive=False)
@@ -71,6 +79,8 @@ class _Connection(socketserver.BaseRequestHandler):
         response = lab.serve(request)
         if response is None:                       # the instance died mid-request, or the balancer took the socket
             return False
+        if not lab.hold():                         # paused mid-request: the answer waits, or dies with the instance
+            return False
         return self._send(lab, response, head.method, head.keep_alive)
 
     def _refusal(self, head):
@@ -78,7 +88,7 @@ class _Connection(socketserver.BaseRequestHandler):
         if head.method not in SUPPORTED_METHODS:
             return Response(405, {"error": f"method {head.method!r} is not supported; use one of "
                                            f"{', '.join(SUPPORTED_METHODS)}"})
-        problem = host_problem(head.headers.get("Host"), self.server.server_address[1])
+        problem = host_problem(head.headers.get("Host"), self.server.server_address[1], self.server.allowed_hosts)
         if problem is not None:
             return Response(421, {"error": problem})
         if head.content_length > MAX_BODY_BYTES:
@@ -104,8 +114,9 @@ class Listener(socketserver.ThreadingTCPServer):
     allow_reuse_address = True
     request_queue_size = 128       # the listen backlog; the default 5 drops connections in a burst
 
-    def __init__(self, address, lab):
+    def __init__(self, address, lab, allowed_hosts=()):
         self.lab = lab
+        self.allowed_hosts = tuple(allowed_hosts)   # Host names besides loopback (serve --allow-host); none in the lab
         self.connections = set()
         self.threads = set()
         self.track_lock = threading.Lock()

@@ -20,6 +20,14 @@ The hash policies share ``HashPolicy``: they hash a key taken from the request
 (``route_key`` by default; a game cluster passes a function that reads the
 room from the path) and ``owner(key, names)`` says which instance owns it.
 
+A canary deploy sends part of the traffic to a new version, and *which part*
+depends on the service. ``SplitByRequest`` decides afresh for every request,
+which is right when any instance can serve anyone (stateless). ``SplitByUser``
+decides once per user, from the hash of their key, so a user placed on the
+canary at login stays there, and a user kept off it never meets it: the right
+split for a sticky service, whose users must not wander away from their
+session (chapter 06). The shop class says which one it needs.
+
 An instance here is anything with ``.name`` and ``.in_flight`` (the balancer's
 ``PooledInstance``); the request is an ``engine.messages.Request``.
 """
@@ -33,7 +41,8 @@ import threading
 from ..errors import InvalidArgumentError
 
 __all__ = ["Policy", "RoundRobin", "LeastConnections", "RandomChoice", "Sticky", "HashPolicy", "ConsistentHash",
-           "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash"]
+           "ModuloHash", "make_policy", "POLICIES", "STICKY_COOKIE", "route_key", "stable_hash", "CanarySplit",
+           "SplitByRequest", "SplitByUser"]
 
 STICKY_COOKIE = "lb-instance"
 RINGS_KEPT = 8                  # rings a ConsistentHash remembers (one per set of instances it has seen lately)
@@ -224,3 +233,43 @@ def make_policy(policy, seed=0):
     if policy not in POLICIES:
         raise InvalidArgumentError(f"unknown policy {policy!r}; choose one of {', '.join(POLICIES)}")
     return POLICIES[policy].build(seed)
+
+
+class CanarySplit:
+    """Which clients a canary gets. ``to_canary(request)`` is asked for every client not pinned elsewhere.
+
+    Built by the balancer's ``set_canary`` with the share of traffic (``fraction``,
+    0 to 1) and the balancer's seeded random generator.
+    """
+
+    unit = "clients"            # what the percentage counts, in words
+
+    def __init__(self, fraction, rng):
+        self.fraction = fraction
+        self.rng = rng
+
+    def to_canary(self, request):
+        raise NotImplementedError
+
+
+class SplitByRequest(CanarySplit):
+    """Every request is a fresh draw: about ``fraction`` of all requests, whoever sends them (stateless)."""
+
+    unit = "requests"
+
+    def to_canary(self, request):
+        return self.rng.random() < self.fraction
+
+
+class SplitByUser(CanarySplit):
+    """One decision per user, from the hash of their key: about ``fraction`` of the users, each for good.
+
+    A user whose key lands below the fraction logs in on the canary and, pinned
+    there, stays; everyone else never sees it. The same user is placed the same
+    way on every login and every device (sticky services).
+    """
+
+    unit = "users"
+
+    def to_canary(self, request):
+        return stable_hash("canary:" + route_key(request)) / 2 ** 64 < self.fraction

@@ -27,6 +27,14 @@ server accepts a handshake with no Origin (Python clients send none) or a
 loopback one (``http://127.0.0.1:*``, ``http://localhost:*``, and the same with
 https: JupyterLab running on this machine), and refuses any other with 403.
 
+One exception, outside the notebook: ``python -m labsupport serve`` in a
+container (chapter 10) is reached by names this module cannot know, such as a
+Kubernetes Service's (``stateless-shop``). Its operator lists them with
+``--allow-host NAME`` (or ``LAB_ALLOW_HOSTS``); a listed name is accepted with
+any port or none, since a Service or ``kubectl port-forward`` in front of the
+process listens on a port of its own. Nothing in the lab lists any: inside the
+notebook the check stays as strict as above.
+
 Nothing in the course goes through ``jupyter-server-proxy`` (every client is
 Python in the kernel, talking to 127.0.0.1 directly), so no proxy path or
 name is allowed here. The README ("What the lab exposes") lists every
@@ -40,8 +48,11 @@ __all__ = ["LOOPBACK_NAMES", "host_problem", "origin_problem"]
 LOOPBACK_NAMES = ("127.0.0.1", "localhost")
 
 
-def host_problem(host, port):
-    """Why ``host`` (a Host header, or None) does not name the server on ``port``; None when it does."""
+def host_problem(host, port, allowed=()):
+    """Why ``host`` (a Host header, or None) does not name the server on ``port``; None when it does.
+
+    ``allowed``: lower-case names an operator listed (``serve --allow-host``), accepted with any port.
+    """
     if not host:
         return f"send a Host header naming this server, like 'Host: 127.0.0.1:{port}'"
     name, colon, given_port = host.rpartition(":")
@@ -49,8 +60,11 @@ def host_problem(host, port):
         name, given_port = host, ""              # no port given
     if name.lower() in LOOPBACK_NAMES and given_port in ("", str(port)):
         return None
-    return (f"Host {host!r} is not this server: lab servers answer only to 127.0.0.1:{port} or "
-            f"localhost:{port} (a foreign name is how DNS rebinding attacks look)")
+    if name.lower() in allowed:
+        return None
+    names = [f"127.0.0.1:{port}", f"localhost:{port}", *allowed]
+    return (f"Host {host!r} is not this server: lab servers answer only to {', '.join(names[:-1])} or "
+            f"{names[-1]} (a foreign name is how DNS rebinding attacks look)")
 
 
 def origin_problem(origin):

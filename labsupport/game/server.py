@@ -63,6 +63,8 @@ class GameServer(Closable):
     otherwise on a new one: read ``url`` afterwards.
     """
 
+    allowed_hosts = ()                      # Host names besides loopback: only a serve process lists any
+
     def __init__(self, name="game-1", version="v1", db_path=None, seed=0):
         if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
             raise InvalidArgumentError(f"name {name!r} must be 1-40 letters, digits, - or _, like 'game-1'")
@@ -214,7 +216,7 @@ class GameServer(Closable):
     # HTTP side of the handshake ------------------------------------------------
     def _check_request(self, connection, request):
         # Only this machine may talk to the game: see engine/rebinding.py for the attack these two checks stop.
-        problem = host_problem(request.headers.get("Host"), self.port)
+        problem = host_problem(request.headers.get("Host"), self.port, self.allowed_hosts)
         if problem is not None:
             return self._http_error(connection, 421, problem)
         problem = origin_problem(request.headers.get("Origin"))

@@ -1,16 +1,23 @@
 """Chapter experiments: each module composes the parts above into one measurement a lesson shows.
 
-* 01: ``examples.py`` (more stateless servers). 03: ``comparison.py`` (the ten-row table).
+* 01: ``examples.py`` (more stateless servers), ``capacity.py`` (requests served at once).
+  02: ``draining.py`` (a drain that waits, one that hands its sessions over, and a crash in the middle).
+  03: ``comparison.py`` (the article's ten rows, and one more).
 * 04: ``latency.py`` (the latency ladder), ``dependencies.py`` (store calls and outages),
+  ``readiness.py`` (health checks that include a shared dependency, liveness, failing open),
   ``retries.py`` (idempotency under retries).
 * 05: ``request_trace.py`` (one request through the eight steps).
 * 06: ``disposability.py``, ``balancing.py``, ``recovery.py`` (detecting a dead instance),
-  ``live_deploys.py`` (deploys under traffic), ``calibration.py`` (a simulation against the live lab),
-  ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick).
+  ``live_deploys.py`` (deploys under traffic, blue-green with the sessions copied), ``rebalancing.py``
+  (scaling a hash ring and moving the carts that changed owner), ``calibration.py`` (a simulation against the live lab),
+  ``queueing.py`` (waiting time against utilisation on a live instance: the hockey stick),
+  ``gray_failure.py`` (a slow or paused instance), ``partition.py`` (a partition is not a crash).
 * 07: ``replication.py`` (failover, synchronous writes, read-your-writes), ``recovery_time.py``
   (restarting a node whose state is on disk), ``split_brain.py`` (a paused leader, a paused worker,
   fencing tokens).
-* 08: ``hybrid.py`` (a hybrid shop under chaos), ``exercise.py`` (move the cart out of memory).
+* 08: ``hybrid.py`` (a hybrid shop under chaos). The chapters' exercises live in ``labsupport.exercises``.
+* 10: ``nginx.py`` (nginx from deploy/nginx), ``processes.py`` (the shop as OS processes behind it),
+  ``real_infra.py`` (kills and latencies on them), ``kubernetes.py`` (deploy/k8s, field by field).
 """
 
 from .balancing import (
@@ -25,6 +32,7 @@ from .balancing import (
                            user_activity,
 )
 from .calibration import CalibrationResult, compare_with_model
+from .capacity import BusyMeter
 from .comparison import (
                            EXPERIMENTS,
                            Comparison,
@@ -42,6 +50,7 @@ from .dependencies import (
                            wait_until_in_rotation,
 )
 from .disposability import DisposabilityResult, create_and_destroy
+from .draining import DrainComparison, DrainRun, HandOffCrash, compare_drains, crash_during_handoff
 from .examples import (
                            PRICES,
                            FunctionPerCall,
@@ -52,15 +61,14 @@ from .examples import (
                            price_server,
                            static_file_server,
 )
-from .exercise import (
-                           EXERCISE_SHOPPERS,
-                           KILLED,
-                           CartService,
-                           ExerciseResult,
-                           MemoryCartStorage,
-                           check_cart_exercise,
-                           model_solution,
-                           show_solution,
+from .gray_failure import (
+                           SETUPS,
+                           PausedInstanceResult,
+                           Setup,
+                           SlowInstanceResult,
+                           SlowRun,
+                           paused_instance_experiment,
+                           slow_instance_experiment,
 )
 from .hybrid import (
                            PARTS,
@@ -74,14 +82,22 @@ from .hybrid import (
                            failure_cost,
                            hybrid_chaos,
 )
+from .kubernetes import LESSONS, Lesson, ManifestError, kubernetes_lessons, load_manifests, manifest_value
 from .latency import RUNGS, Ladder, measure_ladder
 from .live_deploys import (
+                           BLUE_GREENS,
                            STRATEGIES,
+                           BlueGreenComparison,
                            DeployComparison,
                            DeployLedger,
+                           compare_blue_green,
                            compare_deploys,
                            deploy_under_traffic,
 )
+from .nginx import INSTALL_HINT as NGINX_INSTALL_HINT
+from .nginx import Nginx, find_nginx, nginx_version, render_template, template_lines, upstream_servers
+from .partition import PartitionResult, PartitionRun, partition_experiment
+from .processes import PROXIES, ProcessStartError, ServeProcess, ShopProcesses, StatefulProcesses, StatelessProcesses
 from .queueing import (
                            UTILISATIONS,
                            HockeyStick,
@@ -89,6 +105,22 @@ from .queueing import (
                            StopwatchInstance,
                            WorkerApp,
                            measure_hockey_stick,
+)
+from .readiness import HEALTH_SETUPS, HealthSetup, ReadinessResult, ReadinessRow, readiness_experiment
+from .real_infra import (
+                           KillResult,
+                           PinnedKillResult,
+                           ProxyComparison,
+                           compare_proxies,
+                           kill_mid_traffic,
+                           kill_pinned_process,
+)
+from .rebalancing import (
+                           SHOPS_COMPARED,
+                           RebalanceComparison,
+                           RebalanceRun,
+                           compare_rebalancing,
+                           owner_changes,
 )
 from .recovery import DetectionResult, DetectionRun, measure_detection
 from .recovery_time import RECOVERY_SIZES, RecoveryRun, RecoveryTime, recovery_experiment, seeded_writes
@@ -113,7 +145,7 @@ from .split_brain import (
 
 __all__ = [
     "StaticFiles", "FunctionPerCall", "VisitCounter", "PriceQuotes", "PRICES", "static_file_server",
-    "function_server", "price_server",
+    "function_server", "price_server", "BusyMeter",
     "run_comparison", "Suite", "Comparison", "Experiment", "Observation", "EXPERIMENTS",
     "Ladder", "measure_ladder", "RUNGS",
     "StoreCalls", "count_store_calls", "load_by_traffic", "InstanceAnswers", "ask_every_instance",
@@ -125,14 +157,23 @@ __all__ = [
     "measure_detection", "DetectionRun", "DetectionResult",
     "measure_hockey_stick", "HockeyStick", "LivePoint", "StopwatchInstance", "WorkerApp", "UTILISATIONS",
     "deploy_under_traffic", "compare_deploys", "DeployLedger", "DeployComparison", "STRATEGIES",
+    "compare_blue_green", "BlueGreenComparison", "BLUE_GREENS",
+    "compare_drains", "DrainComparison", "DrainRun", "crash_during_handoff", "HandOffCrash",
+    "compare_rebalancing", "RebalanceComparison", "RebalanceRun", "owner_changes", "SHOPS_COMPARED",
     "compare_with_model", "CalibrationResult",
     "HybridShop", "CatalogApp", "CatalogService", "Shopper", "FailureCost", "ChaosCosts", "PARTS", "SHOPPERS",
     "failure_cost", "hybrid_chaos",
-    "MemoryCartStorage", "CartService", "ExerciseResult", "check_cart_exercise", "show_solution",
-    "model_solution", "EXERCISE_SHOPPERS", "KILLED",
     "failover_experiment", "FailoverResult", "write_latency_experiment", "WriteLatency",
     "read_your_writes_experiment", "ReadYourWrites",
     "recovery_experiment", "RecoveryTime", "RecoveryRun", "seeded_writes", "RECOVERY_SIZES",
     "split_brain_experiment", "SplitBrainResult", "InvoiceLeader", "INVOICE_LOCK", "paused_worker_experiment",
     "PausedWorkerResult",
+    "slow_instance_experiment", "SlowInstanceResult", "SlowRun", "Setup", "SETUPS", "paused_instance_experiment",
+    "PausedInstanceResult", "partition_experiment", "PartitionResult", "PartitionRun",
+    "readiness_experiment", "ReadinessResult", "ReadinessRow", "HealthSetup", "HEALTH_SETUPS",
+    "Nginx", "find_nginx", "nginx_version", "render_template", "template_lines", "upstream_servers",
+    "NGINX_INSTALL_HINT",
+    "ServeProcess", "ShopProcesses", "StatelessProcesses", "StatefulProcesses", "PROXIES", "ProcessStartError",
+    "KillResult", "PinnedKillResult", "ProxyComparison", "kill_mid_traffic", "kill_pinned_process", "compare_proxies",
+    "Lesson", "LESSONS", "ManifestError", "kubernetes_lessons", "load_manifests", "manifest_value",
 ]

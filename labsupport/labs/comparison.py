@@ -1,8 +1,9 @@
 """Side by side: one suite of experiments, run on both shops, fills in the comparison table.
 
-The article sums up stateless vs stateful in a ten-row table; here each row is
-an experiment, a short function named after its row that does the same thing
-to a fresh ``Cluster.stateless()`` and ``Cluster.stateful()`` and returns an
+The article sums up stateless vs stateful in a ten-row table; here each row
+is an experiment (plus one row the article leaves out: can the state move?),
+a short function named after its row that does the same thing to a fresh
+``Cluster.stateless()`` and ``Cluster.stateful()`` and returns an
 ``Observation``: a sentence with its count for the table and, where something
 was timed, milliseconds for a second table. Users act one after another, so
 every count is the same on every run; only timings vary. Chapter 03 uses it.
@@ -32,7 +33,7 @@ from ..shop.users import SKUS, User
 __all__ = ["KINDS", "EXPERIMENTS", "Observation", "Experiment", "Suite", "Comparison", "run_comparison",
            "where_state_lives", "request_handling", "instance_replaceability", "load_balancing",
            "horizontal_scaling", "failure_recovery", "deployment_complexity", "operational_risk",
-           "restart_cost", "best_use_cases"]
+           "restart_cost", "state_mobility", "best_use_cases"]
 
 KINDS = tuple(SHOPS)         # the table's two columns: "stateless", "stateful"
 DRAIN_TIMEOUT_S = 0.2        # how long the rolling deploy waits for each old instance to empty
@@ -81,7 +82,7 @@ def _look_at_carts(people):
     return [person for person in people if person.session_lost]
 
 
-# -- the ten rows -------------------------------------------------------------------------
+# -- the rows -------------------------------------------------------------------------
 def where_state_lives(kind, suite):
     """Users fill their carts; then walk each instance's memory and count the carts in the database."""
     with suite.cluster(kind) as shop:
@@ -205,6 +206,24 @@ def restart_cost(kind, suite):
                            f"{sum(person.lost_items for person in people)}", len(lost), ms)
 
 
+def state_mobility(kind, suite):
+    """Users fill carts; the instance that served user-01 is drained *with hand-off*; who lost their cart?
+
+    Beyond the article's table: a stateful instance can hand its sessions to a peer before it
+    stops (chapter 02, ``shop/handoff.py``); a stateless one holds none to hand over (the walk
+    of its memory finds nothing), so for it a hand-off is just a drain.
+    """
+    with suite.cluster(kind) as shop:
+        people = suite.shoppers(shop)
+        started = time.perf_counter()
+        result = shop.drain(people[0].last_instance, handoff=True)
+        ms = (time.perf_counter() - started) * 1000
+        lost = _look_at_carts(people)
+        moved = result["sessions_moved"]
+        what = f"hand-off moved {moved} sessions" if moved else "nothing to move (0 sessions in its memory)"
+        return Observation(f"{what}; users who lost their cart: {len(lost)}", moved, ms)
+
+
 def best_use_cases(kind, suite):
     """Not an experiment: what the article recommends each kind for (the shop class carries it)."""
     return Observation(f"{SHOPS[kind].best_for} (from the article, not measured)")
@@ -236,6 +255,8 @@ EXPERIMENTS = (
     Experiment("restart cost", restart_cost,
                "restart the instance that served user-01 (nothing to reload: see 07)",
                "restart one instance"),
+    Experiment("can state move?", state_mobility, "drain the instance that served user-01, handing off its sessions",
+               "hand off one instance"),
     Experiment("best use cases", best_use_cases, "not measured: the article's advice (chapters 07-08)"),
 )
 

@@ -6,6 +6,13 @@ user needs. ``create_and_destroy`` measures how cheap it is in the lab: it
 starts an instance, checks that it answers on its own port, kills it, checks
 that the port is closed, and does it again. Each start and each kill takes
 milliseconds, because there is nothing to load and nothing to hand over.
+
+"Milliseconds" is a claim about time, and times vary with how busy the
+machine is, so the checked statement is a yes/no against a stated limit far
+above what the lab needs and far below what a stateful system's recovery
+takes (a log replay, a cache warm-up: seconds to minutes): ``all_within(1.0)``
+says whether every whole cycle (start, first answer, kill, port closed) took
+under one second. The times themselves are shown, never checked.
 Chapter 06 (claim W1) uses it.
 """
 
@@ -32,10 +39,20 @@ class DisposabilityResult:
     def all_succeeded(self):
         return self.succeeded == self.cycles
 
+    @property
+    def cycle_ms(self):
+        """Each whole cycle: start, first answer, kill and port closed, in ms."""
+        return tuple(start + kill for start, kill in zip(self.start_ms, self.kill_ms))
+
+    def all_within(self, seconds):
+        """True when every cycle succeeded and each took less than ``seconds`` from start to gone."""
+        return self.all_succeeded and max(self.cycle_ms) < seconds * 1000
+
     def timings(self):
         """A table of median and slowest start and kill times, in ms (they vary from run to run)."""
         rows = [[what, statistics.median(values), max(values)]
-                for what, values in (("start and answer /health", self.start_ms), ("kill", self.kill_ms))]
+                for what, values in (("start and answer /health", self.start_ms), ("kill", self.kill_ms),
+                                     ("whole cycle", self.cycle_ms))]
         return Table(["step", "median ms", "slowest ms"], rows, title=f"{self.cycles} create/kill cycles")
 
     def __repr__(self):
@@ -71,7 +88,7 @@ def create_and_destroy(cluster, cycles=20):
         start_ms.append((time.perf_counter() - started) * 1000)
         started = time.perf_counter()
         cluster.remove_instance(name, drain=False)      # a kill: no goodbye, nothing to hand over
-        kill_ms.append((time.perf_counter() - started) * 1000)
         gone = not _answers_health(url) and name not in [i.name for i in cluster.instances]
+        kill_ms.append((time.perf_counter() - started) * 1000)
         succeeded += served and gone
     return DisposabilityResult(cycles, succeeded, tuple(start_ms), tuple(kill_ms))

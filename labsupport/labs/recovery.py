@@ -31,7 +31,7 @@ from ..engine.tables import ResultTable, Table
 from ..engine.waiting import wait_until
 from ..errors import InvalidArgumentError
 from ..shop.cluster import Cluster
-from ..shop.ledger import Report
+from ..shop.ledger import LABELS, Report
 
 __all__ = ["measure_detection", "DetectionRun", "DetectionResult"]
 
@@ -87,7 +87,7 @@ class DetectionResult(ResultTable):
                  r.failed, r.unknown, r.lost_sessions] for r in self.runs]
         return (f"Killing {VICTIM} of a {self.kind} shop",
                 ["health checks every", "users active", "taken out of rotation", "failed actions",
-                 "unknown outcomes", "lost sessions"], rows)
+                 "unknown outcomes", LABELS["lost_sessions"]], rows)
 
     def outcomes(self):
         """What users noticed, per run (the same on every run of the experiment), as a ``Table``."""

@@ -9,6 +9,7 @@
   ``replication.py`` (a primary, a lagging replica, failover), ``recovery_log.py`` (state on
   disk, replayed on every start), ``leases.py`` (leader leases and fencing tokens), ``json_client.py`` (how the
   experiments talk to these servers).
+* Chapter 10's real broker: ``redis_streams.py`` (Redis Streams consumer groups: pending messages, claims).
 """
 
 from .broker import (
@@ -45,6 +46,15 @@ from .json_client import JsonClient
 from .leases import Lease, LeaseStore, SharedResource, Write
 from .object_store import Bucket, ObjectStore
 from .recovery_log import DatabaseBackedNode, DiskLog, LogBackedNode, Recovery
+from .redis_streams import (
+                       STREAM_CONCEPTS,
+                       CountingSink,
+                       IdempotentSink,
+                       StreamConsumer,
+                       StreamRun,
+                       consumer_group_experiment,
+                       stream_concepts,
+)
 from .replication import Node, ReplicaSet
 from .service import Service
 from .streams import (
@@ -71,4 +81,6 @@ __all__ = [
     "WindowResult", "make_windows", "generate_events", "window_experiment",
     "JsonClient", "Node", "ReplicaSet", "DiskLog", "Recovery", "LogBackedNode", "DatabaseBackedNode",
     "Lease", "LeaseStore", "SharedResource", "Write",
+    "StreamConsumer", "CountingSink", "IdempotentSink", "StreamRun", "consumer_group_experiment", "STREAM_CONCEPTS",
+    "stream_concepts",
 ]

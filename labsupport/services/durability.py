@@ -54,6 +54,8 @@ else:
     KILLED_RETURNCODE = -signal.SIGKILL
 
 SYNCHRONOUS = {"OFF": "never fsync", "FULL": "fsync at every commit"}     # PRAGMA synchronous settings shown
+# A PRAGMA takes no ? parameters, so each setting's statement is written out whole: no SQL is ever built from text.
+_PRAGMAS = {"OFF": "PRAGMA synchronous=OFF", "FULL": "PRAGMA synchronous=FULL"}
 
 # The child process runs this program (python -I -c WRITER_PROGRAM path rows commit_every pause_after seed).
 # When it has written ``pause_after`` rows it reports "<committed> <pending>" on stdout and waits for
@@ -206,7 +208,7 @@ def open_with_synchronous(path, setting):
         raise InvalidArgumentError(f"setting must be one of {', '.join(SYNCHRONOUS)}, not {setting!r}")
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
-    db.execute(f"PRAGMA synchronous={setting}")          # one of the fixed words above, never user text
+    db.execute(_PRAGMAS[setting])
     return db
 
 

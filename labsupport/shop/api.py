@@ -11,7 +11,9 @@ the other (the JSON field is called "token" in both).
 Each shop class also carries what the rest of the lab needs to know about it,
 so nothing elsewhere asks "is this the stateful one?": the balancing policy
 it is meant to run behind, whether draining an instance must wait for its
-sessions to end and for how long, how its instances look on the dashboard
+sessions to end and for how long, whether its sessions can be handed to a
+peer (``moves_sessions``), how a canary picks its share (``canary_split``:
+any request, or whole users), how its instances look on the dashboard
 and the diagram (``colour_role``), and the attribute that holds sessions in
 memory, if any (``sessions_attribute``).
 
@@ -24,9 +26,18 @@ memory, if any (``sessions_attribute``).
 | DELETE /cart/items/<sku>     | the cart                                |
 | GET /whoami                  | {"user", "instance", "version"}         |
 | GET /health                  | {"status": "ok"} or 503                 |
+| GET /health/live             | {"status": "alive"}                     |
+
+``/health`` is a *readiness* check: it answers 503 while a store the shop
+needs is down. ``/health/live`` is a *liveness* check: it answers whenever the
+process does, and asks no dependency (chapter 04: which one a balancer should
+use, and why).
 
 Send ``X-Trace: 1`` and the answer lists the steps the request went
 through, with who did them and how long they took (chapter 01, claim S3).
+Each step is an event recorded at the moment it happened, by the code that
+did it (``Trace``): a shop's read, its change and its write of a cart are
+three events even when one transaction holds them (chapter 05, claim R1).
 A request without a usable credential gets 401 with a ``WWW-Authenticate:
 Bearer`` challenge, as RFC 6750 asks (``unauthorized``).
 """
@@ -37,6 +48,7 @@ import time
 from ..checks import is_whole_number
 from ..engine.application import Application
 from ..engine.instance import HTTPError, Response
+from ..engine.policies import SplitByRequest
 from ..state.stores import StoreUnavailable
 
 __all__ = ["ShopAPI", "Trace", "NAME_PATTERN", "MAX_QTY", "unauthorized"]
@@ -47,7 +59,15 @@ REMEMBERED_KEYS = 100           # how many Idempotency-Keys a cart remembers
 
 
 class Trace:
-    """Records the steps of one request when the client asked for them."""
+    """Records the steps of one request, as they happen, when the client asked for them.
+
+    ``step(what, where)`` is called by the code that has just done ``what``, so
+    each entry is an event of this request, in the order the events happened:
+    ``where`` says who did it (this instance, by default, or a store's kind),
+    ``ms`` how long since the previous event, and ``detail`` (optional) what the
+    step found or changed. ``instance`` is the name of the instance serving the
+    request: a store call names it as its ``caller``.
+    """
 
     def __init__(self, enabled, instance):
         self.enabled = enabled
@@ -55,12 +75,30 @@ class Trace:
         self.steps = []
         self._last = time.perf_counter()
 
-    def step(self, what, where=None):
+    def step(self, what, where=None, detail=None):
         if self.enabled:
             now = time.perf_counter()
-            self.steps.append({"step": what, "where": where or self.instance,
-                               "ms": round((now - self._last) * 1000, 3)})
+            event = {"step": what, "where": where or self.instance, "ms": round((now - self._last) * 1000, 3)}
+            if detail is not None:
+                event["detail"] = detail
+            self.steps.append(event)
             self._last = now
+
+    def change(self, change, store_kind):
+        """Wrap a cart ``change`` so that, run inside a store's transaction, it records three events.
+
+        The store calls the wrapped change with the value it has just read: that
+        moment is the read (``store_kind``); the change itself runs here, on the
+        instance (the business logic, with the items before and after). The write
+        is recorded by the caller once the store's ``update`` has returned.
+        """
+        def traced(cart):
+            self.step("read cart (transaction open)", where=store_kind)
+            before = dict((cart or {}).get("items", {}))
+            changed = change(cart)
+            self.step("change the cart", detail=f"{before} -> {dict(changed['items'])}")
+            return changed
+        return traced
 
 
 def _text(data, field):
@@ -117,6 +155,8 @@ class ShopAPI(Application):
     uses_shared_stores = False          # does it need the cluster's database, cache and token issuer?
     drain_waits_for_sessions = False    # must a drain wait until the instance holds no session?
     drain_timeout_s = 5.0               # how long a drain waits at most
+    moves_sessions = False              # can its sessions be handed to a peer (a drain with hand-off)?
+    canary_split = SplitByRequest       # which clients a canary takes (engine.policies: by request, by user)
     colour_role = "disposable"          # dashboard and diagram: "disposable" (green) or "holds_state" (pink)
     credential_kind = "credential"      # what a client sends with each request, in a diagram's words
     sessions_attribute = None           # the attribute holding sessions in memory, if any (found by the walk)
@@ -127,6 +167,14 @@ class ShopAPI(Application):
     def for_cluster(cls, cluster):
         """The application one new instance of ``cluster`` runs (a fresh one per start)."""
         raise NotImplementedError
+
+    @staticmethod
+    def session_key(request):
+        """The key of the session ``request`` belongs to, for the balancer's table of moved sessions.
+
+        None here: a shop whose instances hold no sessions has none to move.
+        """
+        return None
 
     # -- what a subclass decides: where the state lives ------------------------
     def login(self, user, trace):
@@ -173,6 +221,9 @@ class ShopAPI(Application):
             if not self.healthy():
                 raise HTTPError(503, "a dependency is down")
             return {"status": "ok"}
+        if path == "/health/live":                 # liveness: this process answers; no dependency is asked
+            self._allow(method, "GET", "HEAD")
+            return {"status": "alive"}
         if path == "/login":
             self._allow(method, "POST")
             user = _text(request.json(), "user")

@@ -7,8 +7,12 @@ token denylist. ``Cluster.stateful()`` builds the same shop with sessions and
 carts inside each instance, behind sticky sessions.
 
 The operations are the ones an operator has: ``kill`` (a crash),
-``restart``, ``drain`` (take out of service gracefully), ``scale``, and the
-deploys in ``deploys.py``. Each is a plain method, so a cell, a test and a
+``restart``, ``drain`` (take out of service gracefully, or hand the sessions
+to peers first: ``handoff.py``), ``scale`` (which, with ``rebalance=True``,
+moves the carts whose owner on the hash ring changed: ``rebalance.py``), the
+deploys in ``deploys.py``, and the faults short of a crash that chaos
+engineers inject (``engine/faults.py``): ``pause``, ``slow``, ``partition``,
+each undone by ``heal``. Each is a plain method, so a cell, a test and a
 dashboard button all do exactly the same thing. What differs between the two
 kinds (the default policy, whether a drain waits for sessions) is read from
 the shop class (``shop_class``), never decided here by asking which kind it is.
@@ -36,7 +40,9 @@ from ..state.redis_server import INSTALL_HINT, start_redis
 from ..state.stores import RedisStore, SQLiteStore
 from ..state.tokens import TokenIssuer
 from . import deploys
+from .handoff import HandOff
 from .ledger import Ledger
+from .rebalance import HASHING, Rebalance
 from .stateful import StatefulShop
 from .stateless import StatelessShop
 from .traffic import run_traffic
@@ -55,11 +61,13 @@ class Cluster(Closable):
     ``kind`` is a readable label; ``shop_class`` is the shop the instances run
     (by default the kind's, from ``SHOPS``; pass a subclass of it to run your
     own), and says how the cluster treats them (its default policy, how a
-    drain ends).
+    drain ends, whether its sessions can move). ``rebalance=True`` (with a
+    hash policy) makes ``scale`` move the sessions whose owner changes.
     """
 
     def __init__(self, kind, instances=3, policy=None, seed=7, workers=8, service_ms=2.0, queue_limit=64,
-                 health_interval=0.1, session_ttl_s=300.0, version="v1", use_redis=True, shop_class=None):
+                 health_interval=0.1, session_ttl_s=300.0, version="v1", use_redis=True, shop_class=None,
+                 rebalance=False):
         require_choice("kind", kind, KINDS)
         require_int("instances", instances, 1, MAX_INSTANCES)
         require_int("workers", workers, 1, 256)
@@ -71,6 +79,10 @@ class Cluster(Closable):
         if not issubclass(self.shop_class, SHOPS[kind]):
             raise InvalidArgumentError(f"shop_class must be {SHOPS[kind].__name__} or a subclass of it for a "
                                        f"{kind} cluster, not {self.shop_class!r}")
+        if rebalance:
+            require_choice("policy (for rebalance=True)", policy, HASHING)
+        self.rebalance = rebalance            # scale() moves the carts whose owner on the ring changed
+        self.secret = secrets.token_hex(16)   # shared by this cluster's instances for their internal routes
         self.seed = seed
         self.version = version
         self.workers, self.service_ms, self.queue_limit = workers, service_ms, queue_limit
@@ -85,7 +97,8 @@ class Cluster(Closable):
         self._traffic = None                  # (thread, stop event) of background traffic
         self.ledger = Ledger()                # the ledger of the latest background traffic
         self.balancer = Balancer(policy or self.shop_class.default_policy, seed=seed,
-                                 health_interval=health_interval, events=self.events)
+                                 health_interval=health_interval, events=self.events,
+                                 session_key=self.shop_class.session_key)
         self._opened()
         try:
             if self.shop_class.uses_shared_stores:
@@ -179,7 +192,7 @@ class Cluster(Closable):
         self.balancer.set_address(name, instance.address)
         return instance
 
-    def drain(self, name, timeout=None):
+    def drain(self, name, timeout=None, handoff=False):
         """Take ``name`` out of service gracefully; returns what it cost.
 
         The balancer sends it no new clients. Every instance finishes its
@@ -187,7 +200,18 @@ class Cluster(Closable):
         sessions (the stateful shop), it also keeps serving the users pinned to
         it until their sessions end, or ``timeout`` seconds pass (by default the
         shop class's ``drain_timeout_s``); sessions still open then are lost.
+
+        The result also says how many requests were in flight on the instance
+        at the moment draining began (``in_flight_at_drain``, the balancer's
+        count) and how many answers the instance sent from then until it
+        stopped (``answered_while_draining``, its own count): what a drain is
+        for is letting the requests already inside finish.
+
+        With ``handoff=True`` it hands its sessions to its peers first instead
+        (``handoff.py``), and the result also says what moved.
         """
+        if handoff:
+            return HandOff(self, name, timeout).run()
         instance = self.instance(name)
         if not instance.alive:
             return {"instance": name, "seconds": 0.0, "sessions_lost": 0}
@@ -196,6 +220,8 @@ class Cluster(Closable):
         started = time.monotonic()
         self.balancer.set_draining(name)
         pooled = self.balancer.instance(name)
+        in_flight = pooled.in_flight                 # no new request reaches it now; these are already inside
+        answered_before = instance.stats["requests"]
         waits_for_sessions = self.shop_class.drain_waits_for_sessions
 
         def drained():
@@ -207,10 +233,15 @@ class Cluster(Closable):
         instance.stop(timeout=max(0.1, deadline - time.monotonic()))
         seconds = time.monotonic() - started
         self.events.add(name, "drained", f"{name} drained in {seconds:.2f} s, {lost} sessions lost")
-        return {"instance": name, "seconds": seconds, "sessions_lost": lost}
+        return {"instance": name, "seconds": seconds, "sessions_lost": lost, "in_flight_at_drain": in_flight,
+                "answered_while_draining": instance.stats["requests"] - answered_before}
 
-    def add_instance(self, version=None):
-        """Start one more instance (by default of the cluster's current version); returns its name."""
+    def add_instance(self, version=None, standby=False):
+        """Start one more instance (by default of the cluster's current version); returns its name.
+
+        ``standby=True`` keeps it out of rotation (the balancer knows it but sends it no new clients)
+        until ``balancer.set_draining(name, False)``: a green waiting for its switch, a node being filled.
+        """
         self._check_open()
         with self._lock:
             if len(self._instances) >= MAX_INSTANCES:
@@ -218,7 +249,7 @@ class Cluster(Closable):
             name = f"shop-{next(self._numbers)}"
         instance = Instance(self.new_app, name=name, version=version or self.version, workers=self.workers,
                             service_ms=self.service_ms, queue_limit=self.queue_limit, events=self.events).start()
-        self.balancer.add_instance(name, instance.address)    # first the balancer, so status(name) always works
+        self.balancer.add_instance(name, instance.address, standby)   # first the balancer: status(name) works
         with self._lock:
             self._instances.append(instance)
         return name
@@ -236,9 +267,15 @@ class Cluster(Closable):
         return result
 
     def scale(self, n, timeout=None):
-        """Run exactly ``n`` live instances: start new ones, or drain and remove the newest."""
+        """Run exactly ``n`` live instances: start new ones, or drain and remove the newest.
+
+        On a cluster built with ``rebalance=True`` the sessions whose owner on the
+        ring changes are moved first, and the result is a ``RebalanceReport``.
+        """
         self._check_open()
         require_int("n", n, 1, MAX_INSTANCES)
+        if self.rebalance:
+            return Rebalance(self, n, timeout).run()
         for instance in [i for i in self.instances if not i.alive]:
             self.remove_instance(instance.name, drain=False)
         results = []
@@ -248,12 +285,41 @@ class Cluster(Closable):
             results.append(self.remove_instance(self.instances[-1].name, timeout=timeout))
         return results
 
+    # -- faults short of a crash (see engine/faults.py) --------------------------------
+    def pause(self, name):
+        """Freeze ``name`` as a long GC pause would: its sockets stay open, it reads and answers nothing
+        until ``heal(name)``; requests already inside it wait. Its memory stays: a pause is not a crash."""
+        self.instance(name).pause()
+
+    def slow(self, name, ms):
+        """Add ``ms`` milliseconds to every answer of ``name`` until ``heal(name)``; its health check stays green."""
+        self.instance(name).slow(ms)
+
+    def partition(self, name):
+        """Cut the path between the balancer and ``name`` until ``heal(name)``; the process lives on.
+
+        Connections from the balancer are refused (a firewall's reject rule), so
+        the balancer takes it out as if it had crashed; a client that connects
+        to ``instance.url`` directly still gets answers, from a memory that is intact.
+        """
+        self.instance(name)                      # unknown names are refused the same way as elsewhere
+        self.balancer.partition(name)
+
+    def heal(self, name):
+        """Undo every fault on ``name`` (pause, slow, partition); idempotent. The health checks readmit it."""
+        self.instance(name).heal()
+        self.balancer.heal(name)
+
+    def faults(self, name):
+        """The faults in force on ``name`` and on the path to it (``engine.faults`` objects), e.g. ``[Paused()]``."""
+        return self.instance(name).faults() + self.balancer.faults(name)
+
     # -- deploys (see deploys.py) ----------------------------------------------------------
     def rolling_deploy(self, version, drain=True, timeout=None):
         return deploys.rolling(self, version, drain=drain, timeout=timeout)
 
-    def blue_green(self, version, timeout=None):
-        return deploys.blue_green(self, version, timeout=timeout)
+    def blue_green(self, version, timeout=None, sync_state=False):
+        return deploys.blue_green(self, version, timeout=timeout, sync_state=sync_state)
 
     def canary(self, version, percent=10):
         return deploys.canary(self, version, percent)

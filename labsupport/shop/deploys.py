@@ -5,7 +5,11 @@ at once and who gets the new version when. For a stateless shop every one
 of them is safe, because an old instance holds nothing a new one needs.
 For a stateful shop each old instance takes its users' sessions with it
 unless it is drained first, and draining lasts as long as the longest
-session (chapters 00, 01, 02 and 06).
+session (chapters 00, 01, 02 and 06). Two things change that for a stateful
+shop: blue-green with ``sync_state=True`` copies blue's sessions to green
+before the switch (``state_sync.py``), and a canary takes whole users rather
+than single requests (the shop class's ``canary_split``), so nobody is torn
+between the canary and the instance holding their session.
 
 Each function returns a ``DeployReport``: what was replaced (or, for a
 rolled-back canary, removed), how long it took, and how many sessions were
@@ -15,6 +19,7 @@ lost on the way.
 import time
 
 from ..errors import InvalidArgumentError
+from .state_sync import SessionSync
 
 __all__ = ["DeployReport", "rolling", "blue_green", "canary", "promote_canary", "rollback_canary"]
 
@@ -23,18 +28,26 @@ class DeployReport:
     """The cost of one deploy. ``seconds`` is for showing; the counts are for checking.
 
     ``replaced`` names the instances the deploy took away (for a rollback: the canaries).
+    ``in_flight_at_drain`` adds up the requests that were inside each old instance when
+    its drain began, ``answered_while_draining`` the answers those instances sent from
+    then until they stopped (both 0 when nothing was drained). ``sync`` is the
+    ``SyncReport`` of a blue-green that copied its sessions (else None).
     """
 
-    def __init__(self, strategy, version, replaced, started, sessions_lost):
+    def __init__(self, strategy, version, replaced, started, sessions_lost, drains=(), sync=None):
         self.strategy = strategy
         self.version = version
         self.replaced = replaced
         self.seconds = time.monotonic() - started
         self.sessions_lost = sessions_lost
+        self.in_flight_at_drain = sum(d.get("in_flight_at_drain", 0) for d in drains)
+        self.answered_while_draining = sum(d.get("answered_while_draining", 0) for d in drains)
+        self.sync = sync
 
     def __repr__(self):
+        copied = f", {self.sync.moved} sessions moved to green" if self.sync is not None else ""
         return (f"DeployReport({self.strategy} to {self.version}: replaced {len(self.replaced)} instances, "
-                f"{self.sessions_lost} sessions lost)")
+                f"{self.sessions_lost} sessions lost{copied})")
 
 
 def _old_instances(cluster, version):
@@ -51,43 +64,53 @@ def rolling(cluster, version, drain=True, timeout=None):
     _check_version(version)
     started = time.monotonic()
     cluster.version = version
-    replaced, lost = [], 0
+    replaced, lost, drains = [], 0, []
     for name in _old_instances(cluster, version):
         cluster.add_instance(version)
         result = cluster.remove_instance(name, drain=drain, timeout=timeout)
         lost += result["sessions_lost"]
         replaced.append(name)
+        drains.append(result)
     cluster.events.add("deploy", "deploy", f"rolling deploy to {version}: {lost} sessions lost")
-    return DeployReport("rolling", version, replaced, started, lost)
+    return DeployReport("rolling", version, replaced, started, lost, drains)
 
 
-def blue_green(cluster, version, timeout=None):
-    """Start a full new set (green) beside the old one (blue), switch traffic at once, retire blue."""
+def blue_green(cluster, version, timeout=None, sync_state=False):
+    """Start a full new set (green) beside the old one (blue), switch traffic at once, retire blue.
+
+    With ``sync_state=True`` each green instance is first filled with its blue
+    partner's sessions, writes made meanwhile included (``SessionSync``).
+    """
     _check_version(version)
     started = time.monotonic()
     blue = _old_instances(cluster, version)
     cluster.version = version
-    green = []
-    for _ in blue:
-        name = cluster.add_instance(version)
-        cluster.balancer.set_draining(name)          # standing by: running, but given no clients yet
-        green.append(name)
+    green = [cluster.add_instance(version, standby=True) for _ in blue]   # running, given no clients yet
+    sync = SessionSync(cluster, dict(zip(blue, green))).run() if sync_state else None
     for name in green:                               # the switch
         cluster.balancer.set_draining(name, False)
     for name in blue:
         cluster.balancer.set_draining(name)
     lost = sum(cluster.remove_instance(name, drain=True, timeout=timeout)["sessions_lost"] for name in blue)
-    cluster.events.add("deploy", "deploy", f"blue-green switch to {version}: {lost} sessions lost")
-    return DeployReport("blue-green", version, blue, started, lost)
+    copied = f", {sync.moved} sessions moved to green first" if sync is not None else ""
+    cluster.events.add("deploy", "deploy", f"blue-green switch to {version}{copied}: {lost} sessions lost")
+    return DeployReport("blue-green", version, blue, started, lost, sync=sync)
 
 
 def canary(cluster, version, percent=10):
-    """Start one instance of ``version`` and send it ``percent`` % of new requests."""
+    """Start one instance of ``version`` and send it ``percent`` % of the traffic.
+
+    Which traffic is the shop class's choice (``canary_split``): of the requests
+    (stateless: any instance can serve any request), or of the users, each
+    placed at login and kept there (stateful: a user must stay with their session).
+    """
     _check_version(version)
     started = time.monotonic()
-    name = cluster.add_instance(version)
-    cluster.balancer.set_canary([name], percent)
-    cluster.events.add("deploy", "deploy", f"canary {name} ({version}) takes {percent}% of requests")
+    split = cluster.shop_class.canary_split
+    name = cluster.add_instance(version, standby=True)      # no client reaches it before the split is set
+    cluster.balancer.set_canary([name], percent, split)
+    cluster.balancer.set_draining(name, False)
+    cluster.events.add("deploy", "deploy", f"canary {name} ({version}) takes {percent}% of the {split.unit}")
     return DeployReport("canary", version, [], started, 0)
 
 

@@ -6,28 +6,52 @@ them (ok, failed, outcome unknown, sessions lost, items lost or duplicated),
 plus who served whom and with which version. A ``Report`` freezes those
 counts at the end of a run; its counts are what notebooks check, its
 latencies are only ever shown. Used by ``traffic.py`` and every chapter.
+
+Each count is defined once, here, and the definition travels with the number
+(``DEFINITIONS``, shown beside the counts in a report's table). Two of them
+are easy to mix up. When a shop forgets a user, the user logs in again and
+retries; behind round-robin that can happen several times in one action, so
+``relogins`` (how often it happened) can far exceed the number of users, while
+``lost_sessions`` counts *people*: each user who lost a session at least once
+is counted once, so it never exceeds the number of users.
 """
 
 import collections
 import threading
 
+from ..engine.tables import Table
 from ..errors import InvalidArgumentError
 
-__all__ = ["Ledger", "Report", "LABELS"]
+__all__ = ["Ledger", "Report", "LABELS", "DEFINITIONS", "ledger_table"]
 
 # Each count has one key, and its label is written here once: reports, notebooks and the dashboard read it.
 LABELS = {"actions": "actions", "ok": "ok", "failed": "failed", "unknown": "unknown outcome",
-          "lost_sessions": "lost sessions", "lost_items": "lost items", "duplicated_items": "duplicated items"}
+          "lost_sessions": "users who lost a session", "relogins": "re-logins",
+          "lost_items": "lost items", "duplicated_items": "duplicated items"}
+
+# ... and what each one counts, written once too.
+DEFINITIONS = {
+    "actions": "actions the users attempted (add, remove, look at the cart)",
+    "ok": "actions done, with the cart exactly as the user expected",
+    "failed": "actions the shop refused, saying nothing was applied (a 503)",
+    "unknown": "actions whose request died with an instance: the user had to look at the cart to find out",
+    "lost_sessions": "users the shop forgot at least once (each user counts once, however often it happened)",
+    "relogins": "times a user had to log in again because the shop no longer knew their session",
+    "lost_items": "items that vanished from a cart the user had filled",
+    "duplicated_items": "items found in a cart more often than the user added them",
+}
+
+COUNTERS = tuple(key for key in LABELS if key != "lost_sessions")   # lost_sessions is a set of users, counted
 
 
 class Ledger:
-    """Thread-safe counters of everything the users noticed (keys: ``LABELS``)."""
+    """Thread-safe counters of everything the users noticed (keys: ``LABELS``, meanings: ``DEFINITIONS``)."""
 
     FIELDS = tuple(LABELS)
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.counts = dict.fromkeys(self.FIELDS, 0)
+        self.counts = dict.fromkeys(COUNTERS, 0)
         self.by_instance = collections.Counter()
         self.latencies_ms = []
         self.users_losing_sessions = set()
@@ -46,18 +70,25 @@ class Ledger:
             self.latencies_ms.append(latency_ms)
 
     def lost_session(self, user, items):
+        """``user`` found the shop had forgotten them, with ``items`` in the cart; they will log in again."""
         with self._lock:
-            self.counts["lost_sessions"] += 1
+            self.counts["relogins"] += 1
             self.counts["lost_items"] += items
             self.users_losing_sessions.add(user)
 
     def snapshot(self):
+        """Every count by key (``LABELS``), ``lost_sessions`` being the number of distinct users."""
         with self._lock:
-            return dict(self.counts)
+            counts = dict(self.counts, lost_sessions=len(self.users_losing_sessions))
+        return {key: counts[key] for key in self.FIELDS}
 
 
 class Report:
-    """What a traffic run measured. Counts are exact; latencies are for showing, never for asserting."""
+    """What a traffic run measured. Counts are exact; latencies are for showing, never for asserting.
+
+    ``lost_sessions`` is the number of users who lost a session (``users_losing_sessions`` names
+    them); ``relogins`` is how many times users had to log in again.
+    """
 
     def __init__(self, users, ledger, seconds, chaos_events):
         counts = ledger.snapshot()
@@ -67,6 +98,7 @@ class Report:
         self.failed_actions = counts["failed"]
         self.unknown_outcomes = counts["unknown"]
         self.lost_sessions = counts["lost_sessions"]
+        self.relogins = counts["relogins"]
         self.lost_items = counts["lost_items"]
         self.duplicated_items = counts["duplicated_items"]
         self.by_instance = dict(sorted(ledger.by_instance.items()))
@@ -91,7 +123,7 @@ class Report:
     def counts(self):
         """The counts a user would notice, by ledger key (``LABELS``)."""
         return {"actions": self.actions, "ok": self.ok, "failed": self.failed_actions,
-                "unknown": self.unknown_outcomes, "lost_sessions": self.lost_sessions,
+                "unknown": self.unknown_outcomes, "lost_sessions": self.lost_sessions, "relogins": self.relogins,
                 "lost_items": self.lost_items, "duplicated_items": self.duplicated_items}
 
     def summary(self):
@@ -101,6 +133,22 @@ class Report:
     def __repr__(self):
         return "Report(" + ", ".join(f"{k}={v}" for k, v in self.summary().items()) + ")"
 
+    def table(self):
+        """The counts with what each one counts, as a ``Table`` (no timings: safe to compare between runs)."""
+        return ledger_table(self.counts())
+
     def _repr_html_(self):
-        rows = "".join(f"<tr><td>{k}</td><td style='text-align:right'>{v}</td></tr>" for k, v in self.summary().items())
-        return f"<table><tr><th>ledger</th><th>count</th></tr>{rows}</table>"
+        return self.table()._repr_html_()
+
+
+def ledger_table(counts, title=""):
+    """A ``Table`` of ledger counts, each with its label and its one definition.
+
+    ``counts`` maps ledger keys to numbers (``report.counts()``), or to one number per
+    column: ``{"lost_sessions": {"round robin": 10, "sticky": 0}, ...}``.
+    """
+    first = next(iter(counts.values()), None)
+    columns = list(first) if isinstance(first, dict) else ["count"]
+    rows = [[LABELS[key], *(value.values() if isinstance(value, dict) else [value]), DEFINITIONS[key]]
+            for key, value in counts.items()]
+    return Table(["ledger", *columns, "what it counts"], rows, title=title)

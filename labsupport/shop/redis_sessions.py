@@ -39,7 +39,8 @@ class RedisSessionShop(StatelessShop):
 
     def login(self, user, trace):
         session_id = secrets.token_urlsafe(24)
-        self.sessions.put(SESSION_PREFIX + session_id, {"user": user}, ttl_s=self.session_ttl_s)
+        self.sessions.put(SESSION_PREFIX + session_id, {"user": user}, ttl_s=self.session_ttl_s,
+                          caller=trace.instance)
         trace.step("store session", where=self.sessions.kind)
         return session_id, {}
 
@@ -47,14 +48,14 @@ class RedisSessionShop(StatelessShop):
         session_id = self.bearer_token(request)
         if not session_id:
             raise unauthorized("no session: send 'Authorization: Bearer <session id>' from POST /login", error=None)
-        session = self.sessions.get(SESSION_PREFIX + session_id)
+        session = self.sessions.get(SESSION_PREFIX + session_id, caller=trace.instance)
         trace.step("look up session", where=self.sessions.kind)
         if session is None:
             raise unauthorized("unknown session: it expired, or the session store lost it; log in again")
         return {"user": session["user"], "session": session_id}
 
     def logout(self, principal, trace):
-        self.sessions.delete(SESSION_PREFIX + principal["session"])
+        self.sessions.delete(SESSION_PREFIX + principal["session"], caller=trace.instance)
         trace.step("delete session", where=self.sessions.kind)
 
 

@@ -8,8 +8,10 @@ loses nothing and why any instance can serve the next request.
 
 The price is visible in ``X-Trace: 1`` answers: every request verifies a
 token, asks the cache whether the token was revoked, and reads or writes the
-database. Its three attributes are handles to shared infrastructure, so
-``held_state()`` (a walk of the object) finds nothing of its own to count.
+database. Each store call names the instance that makes it (``caller``), so
+the stores can say which instance called them and how often. Its three
+attributes are handles to shared infrastructure, so ``held_state()`` (a walk
+of the object) finds nothing of its own to count.
 Chapters 00, 01, 04 and 05 use it.
 """
 
@@ -54,7 +56,7 @@ class StatelessShop(ShopAPI):
         except TokenRejected as exc:
             raise unauthorized(exc.reason, exc.error) from None
         trace.step("verify token signature")
-        if self.cache.get("deny:" + claims["jti"]):
+        if self.cache.get("deny:" + claims["jti"], caller=trace.instance):
             raise unauthorized("token revoked: this user logged out; log in again")
         trace.step("check token denylist", where=self.cache.kind)
         return {"user": claims["sub"], "jti": claims["jti"], "exp": claims["exp"]}
@@ -62,17 +64,19 @@ class StatelessShop(ShopAPI):
     def logout(self, principal, trace):
         # The token itself stays valid until it expires; only the denylist can stop it sooner.
         remaining = max(1, principal["exp"] - int(time.time()))
-        self.cache.put("deny:" + principal["jti"], True, ttl_s=remaining)
+        self.cache.put("deny:" + principal["jti"], True, ttl_s=remaining, caller=trace.instance)
         trace.step("add token to denylist", where=self.cache.kind)
 
     def load_cart(self, principal, trace):
-        cart = self.database.get("cart:" + principal["user"])
+        cart = self.database.get("cart:" + principal["user"], caller=trace.instance)
         trace.step("read cart", where=self.database.kind)
         return cart
 
     def change_cart(self, principal, change, trace):
-        cart = self.database.update("cart:" + principal["user"], change)
-        trace.step("read, change and write cart in one transaction", where=self.database.kind)
+        # One transaction reads, changes and writes the cart; the trace records each of the three.
+        cart = self.database.update("cart:" + principal["user"], trace.change(change, self.database.kind),
+                                    caller=trace.instance)
+        trace.step("write cart and commit", where=self.database.kind)
         return cart
 
     def healthy(self):

@@ -19,13 +19,15 @@ from .users import SKUS, User
 __all__ = ["run_traffic", "Ledger", "Report"]
 
 
-def run_traffic(cluster, users=20, actions=30, seed=7, chaos=None, idempotent=True, ledger=None, stop=None,
-                think_ms=0):
+def run_traffic(cluster=None, users=20, actions=30, seed=7, chaos=None, idempotent=True, ledger=None, stop=None,
+                think_ms=0, url=None):
     """``users`` virtual users each do ``actions`` seeded actions at once; returns a ``Report``.
 
     Users log in one by one first (so who lands where is reproducible), then
     shop concurrently. ``chaos`` (a ``Chaos`` or a string such as "kill one
-    instance every 100 actions") runs alongside.
+    instance every 100 actions") runs alongside and strikes ``cluster``.
+    Without a cluster, give the ``url`` of any shop (processes behind nginx, your
+    own deployment): the users and the ledger are the same (chapter 10).
     """
     from .chaos import Chaos  # chaos imports nothing from here; kept local for clarity
 
@@ -33,10 +35,15 @@ def run_traffic(cluster, users=20, actions=30, seed=7, chaos=None, idempotent=Tr
         raise InvalidArgumentError(f"users must be a whole number >= 1, not {users!r}")
     if not isinstance(actions, int) or actions < 0:
         raise InvalidArgumentError(f"actions must be a whole number >= 0, not {actions!r}")
+    if url is None and cluster is None:
+        raise InvalidArgumentError("give the cluster to shop at, or url='http://...' of any shop")
+    if chaos is not None and cluster is None:
+        raise InvalidArgumentError("chaos needs a cluster whose instances it can kill; a bare url has none")
+    url = url if url is not None else cluster.url
     ledger = ledger if ledger is not None else Ledger()
     stop = stop if stop is not None else threading.Event()
     # The same names every run, so a second run on a stateless shop meets carts the first one filled.
-    people = [User(cluster.url, f"user-{i:02d}", ledger, idempotent=idempotent).login().look_at_cart()
+    people = [User(url, f"user-{i:02d}", ledger, idempotent=idempotent).login().look_at_cart()
               for i in range(users)]
     schedule = Chaos.parse(chaos, seed=seed) if chaos is not None else None
 

@@ -22,6 +22,7 @@ users at once. Every chapter uses it.
 """
 
 import collections
+import contextlib
 import http.client
 import json
 import time
@@ -66,6 +67,7 @@ class User:
         self.last_instance = None
         self.last_version = None
         self.instances_seen = collections.Counter()
+        self._steps = None                    # while tracing: the steps every answer reported
 
     # -- the public actions ------------------------------------------------------
     def login(self):
@@ -107,6 +109,16 @@ class User:
     def trace(self):
         """One GET /cart with ``X-Trace: 1``: the steps the request went through."""
         return self._send("GET", "/cart", headers={"X-Trace": "1"})[1].get("trace", [])
+
+    @contextlib.contextmanager
+    def tracing(self):
+        """``with alice.tracing() as steps:`` every request inside asks for ``X-Trace: 1``, and the steps
+        each answer reports are added to ``steps``, in order: who did what, for every action."""
+        self._steps = steps = []
+        try:
+            yield steps
+        finally:
+            self._steps = None
 
     @staticmethod
     def _new_key():
@@ -189,6 +201,8 @@ class User:
         """One request; returns (status, JSON body). A connection failure reads as status 0."""
         headers = dict(headers or {})
         headers["X-Route-Key"] = self.name
+        if self._steps is not None:
+            headers["X-Trace"] = "1"
         if self.credential:
             headers["Authorization"] = f"Bearer {self.credential}"
         if self.cookies:
@@ -216,6 +230,9 @@ class User:
         if self.last_instance:
             self.instances_seen[self.last_instance] += 1
         try:
-            return answer.status, json.loads(raw) if raw else {}
+            body = json.loads(raw) if raw else {}
         except ValueError:
             return answer.status, {"error": "answer was not JSON"}
+        if self._steps is not None and isinstance(body, dict):
+            self._steps.extend(body.get("trace", []))
+        return answer.status, body

@@ -14,9 +14,13 @@ Two knobs turn a store into an experiment: ``latency_ms`` adds a delay to
 every call (a store in another rack, another region), and ``down()`` / ``up()``
 model an outage: while down, every call fails at once with
 ``StoreUnavailable``, which the shops turn into a 503. ``calls`` counts the
-load a store receives. Used from chapter 01 on; chapter 04 is about them.
+load a store receives, and ``calls_from`` who sent it: a caller that names
+itself (``caller="shop-2"``) is counted per name, which is how chapter 05's
+live diagram knows which instance really called the database and how often.
+Used from chapter 01 on; chapter 04 is about them.
 """
 
+import collections
 import json
 import os
 import queue
@@ -52,6 +56,7 @@ class Store(Infrastructure):
         self.latency_ms = latency_ms
         self.available = True
         self.calls = 0
+        self.calls_from = collections.Counter()      # caller name -> calls, for callers that say who they are
         self._calls_lock = threading.Lock()
 
     def down(self):
@@ -61,30 +66,33 @@ class Store(Infrastructure):
     def up(self):
         self.available = True
 
-    def _enter(self):
+    def _enter(self, caller):
         with self._calls_lock:
             self.calls += 1
+            if caller is not None:
+                self.calls_from[caller] += 1
         if self.latency_ms:
             time.sleep(self.latency_ms / 1000.0)
         if not self.available:
             raise StoreUnavailable(f"the {self.kind} is down")
 
-    def get(self, key, default=None):
-        self._enter()
+    def get(self, key, default=None, caller=None):
+        """The value of ``key`` (``default`` if none). ``caller``, if given, names who asked (``calls_from``)."""
+        self._enter(caller)
         value = self._get(key)
         return default if value is None else value
 
-    def put(self, key, value, ttl_s=None):
-        self._enter()
+    def put(self, key, value, ttl_s=None, caller=None):
+        self._enter(caller)
         self._put(key, value, ttl_s)
 
-    def delete(self, key):
-        self._enter()
+    def delete(self, key, caller=None):
+        self._enter(caller)
         self._delete(key)
 
-    def update(self, key, change, ttl_s=None):
+    def update(self, key, change, ttl_s=None, caller=None):
         """Atomically replace the value with ``change(old_value_or_None)``; returns the new value."""
-        self._enter()
+        self._enter(caller)
         return self._update(key, change, ttl_s)
 
     def close(self):

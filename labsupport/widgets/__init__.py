@@ -6,12 +6,13 @@
   ``quiz_view.py`` (how a question looks), ``question_bank.py`` (the questions, as data in
   ``questions/``), ``answers.py`` (your saved answers and ``progress()``).
 * ``decision.py``: the article's two checklists as an interactive helper (chapter 08).
+* ``hints.py``: an exercise's hints, unfolding one at a time (chapters 01 to 08).
 * ``theme.py`` (colours that read in light and dark themes, for everyone), ``accessible.py``
   (a real radio group and an announced status line), ``figure.py`` (a plot with a text alternative).
 """
 
 from .accessible import ChoiceGroup, LiveHTML
-from .answers import AnswerStore, ChapterProgress, Progress, progress, progress_path
+from .answers import EXERCISE_CHAPTERS, AnswerStore, ChapterProgress, Progress, exercise_key, progress, progress_path
 from .dashboard import ClusterDashboard, next_version, same_cluster_again
 from .decision import (
                        CHECKLIST,
@@ -25,9 +26,10 @@ from .decision import (
                        decide,
                        worked_cases,
 )
-from .diagram import architecture_diagram, mermaid_markdown, show_mermaid
+from .diagram import architecture_diagram, mermaid_markdown, show_mermaid, store_calls
 from .figure import DescribedFigure, show_figure
 from .game_diagram import game_cluster_diagram
+from .hints import Hints
 from .predict import Predict
 from .question_bank import (
                        CHAPTERS,
@@ -42,9 +44,9 @@ from .quiz import Quiz
 
 __all__ = [
     "ClusterDashboard", "next_version", "same_cluster_again", "ChoiceGroup", "LiveHTML",
-    "architecture_diagram", "mermaid_markdown", "show_mermaid", "DescribedFigure", "show_figure",
+    "architecture_diagram", "store_calls", "mermaid_markdown", "show_mermaid", "DescribedFigure", "show_figure",
     "game_cluster_diagram", "Quiz", "Predict", "CHAPTERS", "QUESTIONS_DIR", "Option", "Question", "QuizFileError",
     "load_questions", "load_chapter", "AnswerStore", "ChapterProgress", "Progress", "progress", "progress_path",
     "DecisionHelper", "decide", "worked_cases", "WORKED_CASES", "CHECKLIST", "STATELESS_CHECKLIST",
-    "STATEFUL_CHECKLIST", "Item", "Verdict", "Case",
+    "STATEFUL_CHECKLIST", "Item", "Verdict", "Case", "Hints", "EXERCISE_CHAPTERS", "exercise_key",
 ]

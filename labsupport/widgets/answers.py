@@ -12,6 +12,11 @@ Your answers are yours: the folder is created readable by you only (0700) and
 the file is born with mode 0600 (the temporary file gets that mode before a
 single byte is written, and the rename keeps it), so on a shared machine
 nobody else can read them. ``progress(reset=True)`` deletes them.
+
+A passed exercise (one per chapter from 01 to 08) is saved in the same file,
+under ``exercise:<name>`` in its chapter, and ``progress()`` shows each
+chapter's exercise as "passed" or "not yet" next to its questions. Only a pass
+is written: running a checker on an unfinished scaffold leaves the file alone.
 """
 
 import html
@@ -25,11 +30,19 @@ from pathlib import Path
 from .question_bank import CHAPTERS, load_chapter
 
 __all__ = ["DEFAULT_PROGRESS_PATH", "PROGRESS_ENV_VAR", "progress_path", "AnswerStore",
-           "ChapterProgress", "Progress", "progress"]
+           "ChapterProgress", "Progress", "progress", "EXERCISE_CHAPTERS", "exercise_key"]
 
 DEFAULT_PROGRESS_PATH = Path("~") / ".stateless_course" / "progress.json"
 PROGRESS_ENV_VAR = "LABSUPPORT_PROGRESS"
 _write_lock = threading.Lock()      # one read-modify-write at a time within this kernel
+# The chapters with an exercise (labsupport/exercises/ has one module for each; a test keeps the two in step).
+EXERCISE_CHAPTERS = ("01_stateless", "02_stateful", "04_state_exists_somewhere", "05_real_world_architectures",
+                     "06_why_stateless_won", "07_why_stateful_still_matters", "08_decision_framework")
+
+
+def exercise_key(name):
+    """Where an exercise's outcome is saved within its chapter: ``exercise:<name>`` (never a question id)."""
+    return f"exercise:{name}"
 
 
 def progress_path(path=None):
@@ -87,6 +100,9 @@ class AnswerStore:
             except FileNotFoundError:
                 return False
             return True
+    def save_exercise(self, chapter, name):
+        """Record that the exercise ``name`` of ``chapter`` passed its checker."""
+        self.save(chapter, exercise_key(name), {"exercise": name, "passed": True})
 
     def _write(self, data):
         self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -103,6 +119,12 @@ class AnswerStore:
         except BaseException:
             os.unlink(handle.name)
             raise
+
+
+def _exercise_outcome(records):
+    """"passed" or "not yet", from one chapter's saved records."""
+    passes = [record for qid, record in records.items() if qid.startswith(exercise_key("")) and record.get("passed")]
+    return "passed" if passes else "not yet"
 
 
 def _parse(raw):
@@ -126,12 +148,13 @@ class ChapterProgress:
     questions: int
     answered: int
     correct: int
+    exercise: str = "-"       # "passed", "not yet" or "-" (the chapter has none)
 
 
 class Progress:
     """Per-chapter counts of questions, answered and correct; a table in a notebook."""
 
-    COLUMNS = ("chapter", "questions", "answered", "correct")
+    COLUMNS = ("chapter", "questions", "answered", "correct", "exercise")
 
     def __init__(self, rows, note=None):
         self.rows = list(rows)
@@ -144,14 +167,20 @@ class Progress:
         """The row of one chapter."""
         return next(row for row in self.rows if row.chapter == chapter)
 
+    @property
+    def exercises_passed(self):
+        return sum(row.exercise == "passed" for row in self.rows)
+
     def _table(self):
-        body = [(row.chapter, row.questions, row.answered, row.correct) for row in self.rows]
-        return body + [("total", self.questions, self.answered, self.correct)]
+        body = [(row.chapter, row.questions, row.answered, row.correct, row.exercise) for row in self.rows]
+        exercises = sum(row.exercise != "-" for row in self.rows)
+        return body + [("total", self.questions, self.answered, self.correct,
+                        f"{self.exercises_passed} of {exercises} passed")]
 
     def __repr__(self):
         width = max(len(row[0]) for row in self._table())
-        lines = [f"{'chapter':<{width}}  questions  answered  correct"]
-        lines += [f"{name:<{width}}  {q:>9}  {a:>8}  {c:>7}" for name, q, a, c in self._table()]
+        lines = [f"{'chapter':<{width}}  questions  answered  correct  exercise"]
+        lines += [f"{name:<{width}}  {q:>9}  {a:>8}  {c:>7}  {x}".rstrip() for name, q, a, c, x in self._table()]
         return "\n".join(lines + ([self.note] if self.note else []))
 
     def _repr_html_(self):
@@ -159,9 +188,10 @@ class Progress:
         head = "".join(f"<th style='{cell.format('left' if i == 0 else 'right')}'>{name}</th>"
                        for i, name in enumerate(self.COLUMNS))
         rows = []
-        for name, *numbers in self._table():
+        for name, *numbers, exercise in self._table():
             style = " style='font-weight:600;border-top:1px solid #999'" if name == "total" else ""
             cells = "".join(f"<td style='{cell.format('right')}'>{n}</td>" for n in numbers)
+            cells += f"<td style='{cell.format('left')}'>{html.escape(exercise)}</td>"
             rows.append(f"<tr{style}><td style='{cell.format('left')}'>{html.escape(name)}</td>{cells}</tr>")
         note = f"<p>{html.escape(self.note)}</p>" if self.note else ""
         return f"<table class='lab-progress'><tr>{head}</tr>{''.join(rows)}</table>{note}"
@@ -182,5 +212,7 @@ def progress(path=None, directory=None, reset=False):
         ids = {question.id for question in load_chapter(chapter, directory)}
         records = {qid: record for qid, record in answers.get(chapter, {}).items() if qid in ids}
         rows.append(ChapterProgress(chapter, len(ids), len(records),
-                                    sum(record.get("correct") is True for record in records.values())))
+                                    sum(record.get("correct") is True for record in records.values()),
+                                    _exercise_outcome(answers.get(chapter, {})) if chapter in EXERCISE_CHAPTERS
+                                    else "-"))
     return Progress(rows, note=store.problem or note)

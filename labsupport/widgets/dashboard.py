@@ -2,11 +2,12 @@
 
 ``ClusterDashboard(shop)`` shows one tile per instance (green if its shop
 keeps nothing, pink if it holds sessions in memory, vermillion once dead)
-with the entries found in its memory, the ledger of what users noticed, a
-chart of actions per second, the latest events and a status line that keeps
-the last few results. Every button calls the same public ``Cluster`` method
-a learner could type (``shop.kill("shop-2")``), so a click, a cell and a
-test do exactly the same.
+with the entries found in its memory and any fault short of a crash (paused,
+slow, partitioned), the ledger of what users noticed, a chart of actions per
+second, the latest events and a status line that keeps the last few
+results. Every button calls the same public ``Cluster`` method a learner
+could type (``shop.kill("shop-2")``), so a click, a cell and a test do
+exactly the same.
 
 One daemon thread redraws a few times a second, reading only public state;
 it stops when the cluster or the dashboard closes, or a newer dashboard for
@@ -106,12 +107,12 @@ class ClusterDashboard(widgets.VBox):
     a drain or deploy started by a button), ``start_fresh()`` (what the
     "Start a fresh cluster" button does), ``stop()`` (freeze the picture),
     ``close()``. The controls are attributes: ``tiles["shop-1"].kill_button``,
-    ``add_button``, ``remove_button``, ``deploy_button``, ``traffic_button``,
-    ``fresh_button``; ``tiles[name].status``, ``counts`` and ``history`` hold
-    what is shown. ``cluster`` is the cluster shown now (a fresh one after
-    "Start a fresh cluster"). ``fresh`` builds that fresh cluster from
-    ``(closed_cluster, instances)``; by default ``same_cluster_again`` for a
-    plain ``Cluster``, and no button for other kinds.
+    ``tiles["shop-1"].handoff_button`` (stateful shops), each tile's ``pause_button``, ``slow_button``,
+    ``partition_button`` and ``heal_button``, ``add_button``, ``remove_button``, ``deploy_button``,
+    ``traffic_button``, ``fresh_button``; ``tiles[name].status``, ``tiles[name].fault_keys``, ``counts``
+    and ``history`` hold what is shown. ``cluster`` is the cluster shown now (a fresh one after
+    "Start a fresh cluster"). ``fresh`` builds that fresh cluster from ``(closed_cluster, instances)``;
+    by default ``same_cluster_again`` for a plain ``Cluster``, and no button for other kinds.
     """
 
     updates = None                                 # the LiveUpdates thread, once built
@@ -140,8 +141,12 @@ class ClusterDashboard(widgets.VBox):
         self.message = LiveHTML()                 # the status line, announced by screen readers
         self.grid = widgets.GridBox(layout=widgets.Layout(
             grid_template_columns="repeat(auto-fill, minmax(230px, 1fr))", grid_gap="8px", margin="8px 0"))
-        self.add_button = view.button("+ Add instance", "lab-add", "", "cluster.add_instance()")
-        self.remove_button = view.button("- Remove newest", "lab-remove", "", "drain and remove the newest instance")
+        grows, shrinks = (("cluster.scale(n + 1): the carts the new instance owns move to it",
+                           "cluster.scale(n - 1): the newest instance's carts move to their new owners first")
+                          if cluster.rebalance else
+                          ("cluster.add_instance()", "drain and remove the newest instance"))
+        self.add_button = view.button("+ Add instance", "lab-add", "", grows)
+        self.remove_button = view.button("- Remove newest", "lab-remove", "", shrinks)
         self.deploy_button = view.button("Deploy", "lab-deploy", "info", "rolling deploy of the next version")
         self.traffic_button = view.button("Start traffic", "lab-traffic", "primary", "virtual users shopping")
         self.fresh_button = view.button("Start a fresh cluster", "lab-fresh", "success",
@@ -165,8 +170,7 @@ class ClusterDashboard(widgets.VBox):
 
     # -- wiring buttons to public Cluster methods (self.cluster at the moment of the click) -------
     def _wire(self):
-        self.add_button.on_click(lambda _: self._now("add instance", lambda: self.cluster.add_instance(),
-                                                     self.add_button))
+        self.add_button.on_click(lambda _: self._add_one())
         self.remove_button.on_click(lambda _: self._remove_newest())
         self.deploy_button.on_click(lambda _: self._deploy_next())
         self.traffic_button.on_click(lambda _: self._toggle_traffic())
@@ -180,15 +184,43 @@ class ClusterDashboard(widgets.VBox):
                                                          tile.restart_button))
         tile.drain_button.on_click(lambda _: self._later(f"draining {name}", lambda: self.cluster.drain(name),
                                                          tile.drain_button, tile.restart_button))
+        tile.handoff_button.on_click(lambda _: self._later(f"handing off {name}",
+                                                           lambda: self.cluster.drain(name, handoff=True),
+                                                           tile.handoff_button, tile.restart_button))
+        tile.pause_button.on_click(lambda _: self._now(f"pause {name}", lambda: self.cluster.pause(name),
+                                                       tile.pause_button, tile.heal_button))
+        tile.slow_button.on_click(lambda _: self._now(f"slow {name} by {view.SLOW_BUTTON_MS} ms",
+                                                      lambda: self.cluster.slow(name, view.SLOW_BUTTON_MS),
+                                                      tile.slow_button, tile.heal_button))
+        tile.partition_button.on_click(lambda _: self._now(f"partition {name}", lambda: self.cluster.partition(name),
+                                                           tile.partition_button, tile.heal_button))
+        tile.heal_button.on_click(lambda _: self._now(f"heal {name}", lambda: self.cluster.heal(name),
+                                                      tile.heal_button, tile.kill_button))
+
+    # A cluster built with rebalance=True moves the carts whose owner on the hash ring changes, but only
+    # when it grows or shrinks through scale(): there the two buttons scale by one, in the background.
+    def _add_one(self):
+        if self.cluster.rebalance:
+            size = self._live_count() + 1
+            return self._later(f"scaling to {size} instances", lambda: self.cluster.scale(size),
+                               self.add_button, self.remove_button)
+        return self._now("add instance", lambda: self.cluster.add_instance(), self.add_button)
 
     def _remove_newest(self):
+        if self.cluster.rebalance and self._live_count() > 1:
+            size = self._live_count() - 1
+            return self._later(f"scaling to {size} instances", lambda: self.cluster.scale(size),
+                               self.remove_button, self.add_button)
         instances = self.cluster.instances
-        if len(instances) > 1:
+        if not self.cluster.rebalance and len(instances) > 1:
             newest = instances[-1].name
             return self._later(f"removing {newest}", lambda: self.cluster.remove_instance(newest),
                                self.remove_button, self.add_button)
         self._say("A cluster keeps at least one instance; use Kill to crash the last one.", "error")
         self.refresh()
+
+    def _live_count(self):
+        return sum(instance.alive for instance in self.cluster.instances)
 
     def _deploy_next(self):
         version = next_version(self.cluster.version)
@@ -296,9 +328,9 @@ class ClusterDashboard(widgets.VBox):
         for instance in instances:
             if instance.name not in self.tiles:
                 self.tiles[instance.name] = view.InstanceTile(instance.name, shop_class.colour_role,
-                                                              shop_class.memory_note)
+                                                              shop_class.memory_note, shop_class.moves_sessions)
                 self._wire_tile(self.tiles[instance.name])
-            self.tiles[instance.name].show(self._status(instance), instance, busy)
+            self.tiles[instance.name].show(self._status(instance), instance, busy, self._faults(instance))
         children = tuple(self.tiles[i.name] for i in instances)
         if children != self.grid.children:
             self.grid.children = children
@@ -308,6 +340,12 @@ class ClusterDashboard(widgets.VBox):
             return self.cluster.status(instance.name)
         except (UnknownInstanceError, ClusterClosedError):   # added, removed or closed right now
             return instance.status if instance.status in view.STATUSES else "stopped"
+
+    def _faults(self, instance):
+        try:
+            return self.cluster.faults(instance.name)
+        except (UnknownInstanceError, ClusterClosedError):   # added, removed or closed right now
+            return []
 
     def _draw_numbers(self):
         ledger, now = self.cluster.ledger, time.monotonic()

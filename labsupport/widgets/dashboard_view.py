@@ -8,7 +8,9 @@ vermillion for a dead instance, grey for one that is stopped. Colour is never
 the only signal: every tile says UP, DEAD, DRAINING or STOPPED in words.
 Which colour a running instance gets is its shop class's ``colour_role``;
 the number on its tile is *measured*: the entries the walk of its memory
-found (``instance.held_state()``). Text outside the coloured boxes takes
+found (``instance.held_state()``). A fault short of a crash
+(``engine/faults.py``) shows as a badge in words and in its own colour:
+PAUSED, SLOW +200 ms, PARTITIONED. Text outside the coloured boxes takes
 JupyterLab's theme colours, so the dashboard reads in light and dark themes.
 Almost everything here is a plain function from numbers to HTML, so it can
 be read and tested without a browser; the widget in dashboard.py decides
@@ -21,13 +23,15 @@ import html
 
 import ipywidgets as widgets
 
+from ..engine.faults import Partitioned, Paused, Slowed
 from ..shop.deploys import DeployReport
 from ..shop.ledger import LABELS
+from ..shop.rebalance import RebalanceReport
 from .theme import BAD, BORDER, MUTED, OKABE_ITO, ON_FILL, TEXT, button
 
 __all__ = ["DISPOSABLE", "HOLDS_STATE", "DEAD", "STOPPED", "ROLE_COLOURS", "STATUS_COLOURS", "STATUSES",
-           "CHART_SECONDS", "TONES", "tile_colour", "tile_html", "stopped_tile_html", "header_html",
-           "closed_header_html", "ledger_html", "events_html",
+           "CHART_SECONDS", "SLOW_BUTTON_MS", "TONES", "tile_colour", "fault_badges_html", "tile_html",
+           "stopped_tile_html", "header_html", "closed_header_html", "ledger_html", "events_html",
            "outcome_text", "message_html", "history_html", "rate_chart_svg", "RateHistory", "button",
            "InstanceTile"]
 
@@ -42,6 +46,7 @@ CHART_SECONDS = 30
 STATUSES = ("up", "draining", "unhealthy", "stopped", "dead")
 OK_LINE, FAILED_LINE = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
 BAD_COUNTERS = ("failed", "unknown", "lost_sessions", "lost_items", "duplicated_items")
+SLOW_BUTTON_MS = 200       # what a tile's "Slow" button adds to every answer
 
 
 def tile_colour(role, status):
@@ -52,8 +57,17 @@ def tile_colour(role, status):
     return STATUS_COLOURS.get(status, STOPPED)
 
 
-def tile_html(name, role, status, version, requests, held, note=""):
-    """One instance card. The big number is what the walk of its memory found (``held``, a ``HeldState``)."""
+def fault_badges_html(faults):
+    """One badge per fault in force (``engine.faults.Fault`` objects): its word on its colour."""
+    return "".join(f"<span class='lab-fault lab-fault-{html.escape(f.key)}' style='background:{f.colour};"
+                   f"color:{ON_FILL};border:1px solid {ON_FILL};border-radius:3px;padding:0 5px;margin-right:4px;"
+                   f"font-size:11px;font-weight:700;letter-spacing:0.04em'>{html.escape(f.label)}</span>"
+                   for f in faults)
+
+
+def tile_html(name, role, status, version, requests, held, note="", faults=()):
+    """One instance card. The big number is what the walk of its memory found (``held``, a ``HeldState``);
+    ``faults`` (pause, slow, partition) show as badges under the status."""
     colour = tile_colour(role, status)
     alive = status not in ("dead", "stopped")
     caption = {"dead": "memory gone", "stopped": "not serving"}.get(status, "entries in its memory")
@@ -67,7 +81,8 @@ def tile_html(name, role, status, version, requests, held, note=""):
             f"<span style='font-weight:400;font-size:12px'>{html.escape(version)}</span></div>"
             f"<div style='font-size:13px;text-transform:uppercase;letter-spacing:0.05em;"
             f"font-weight:600'>{html.escape(status)}</div>"
-            f"<div style='font-size:12px'>{requests} requests served</div>{memory}</div>")
+            + (f"<div style='margin:2px 0'>{fault_badges_html(faults)}</div>" if faults else "")
+            + f"<div style='font-size:12px'>{requests} requests served</div>{memory}</div>")
 
 
 def stopped_tile_html(name, version):
@@ -92,7 +107,8 @@ def header_html(kind, policy, version, count, traffic_running):
     traffic = "traffic running" if traffic_running else "no traffic"
     legend = "".join(_chip(c, t) for c, t in ((DISPOSABLE, "disposable"), (HOLDS_STATE, "holds state"),
                                               (DEAD, "dead"), (STATUS_COLOURS["draining"], "draining"),
-                                              (STOPPED, "stopped")))
+                                              (STOPPED, "stopped"), (Paused.colour, "paused"),
+                                              (Slowed.colour, "slow"), (Partitioned.colour, "partitioned")))
     return (f"<div style='font-family:sans-serif;color:{TEXT}'>"
             f"<span style='font-size:17px;font-weight:700'>{html.escape(kind.capitalize())} cluster</span> "
             f"<span style='color:{MUTED}'>&middot; policy {html.escape(policy)} &middot; version "
@@ -139,12 +155,19 @@ def events_html(events, now):
 
 def outcome_text(label, result):
     """One line saying what a button did: ``label`` and what the cluster method returned."""
+    if isinstance(result, dict) and "sessions_moved" in result:     # drain with hand-off
+        moved = result["sessions_moved"]
+        return (f"{label}: handed off {moved} session{'' if moved == 1 else 's'} "
+                f"({result['bytes_moved']} bytes) in {result['seconds']:.1f} s, {result['sessions_lost']} lost")
     if isinstance(result, dict) and "sessions_lost" in result:      # drain / remove_instance
         return f"{label}: done in {result['seconds']:.1f} s, {result['sessions_lost']} sessions lost"
     if isinstance(result, str):                                      # add_instance: the new name
         return f"{label}: {result}"
     if isinstance(result, DeployReport):
         return f"{label}: done, {len(result.replaced)} replaced, {result.sessions_lost} sessions lost"
+    if isinstance(result, RebalanceReport):                          # scale() on a rebalance=True cluster
+        return (f"{label}: done, {result.moved} of {result.sessions} sessions moved to their new owner, "
+                f"{result.sessions_lost} lost")
     return f"{label}: done"
 
 
@@ -243,23 +266,43 @@ class RateHistory:
 
 
 class InstanceTile(widgets.VBox):
-    """One instance: a coloured card and its Kill / Restart / Drain buttons, named after the instance
-    ("Kill shop-2"), so a screen reader tells the three tiles' buttons apart.
+    """One instance: a coloured card, its Kill / Restart / Drain (and Hand off) buttons and the fault
+    buttons, each named after the instance ("Kill shop-2"), so a screen reader tells the tiles' buttons apart.
 
     The dashboard connects the buttons and calls ``show()`` on every redraw;
-    the tile carries the CSS classes lab-tile, lab-tile-name-<name> and
-    lab-tile-<status>, which changes with the status.
+    the tile carries the CSS classes lab-tile, lab-tile-name-<name>,
+    lab-tile-<status> (which changes with the status) and lab-fault-<key> for
+    each fault in force (lab-fault-paused, lab-fault-slow, lab-fault-partitioned).
+    ``hand_off`` shows the Hand off button: a drain that first moves the
+    sessions to a peer (shops whose sessions can move, ``moves_sessions``).
+    The fault buttons carry lab-pause, lab-slow, lab-partition and lab-heal.
     """
 
-    def __init__(self, name, role, note=""):
+    def __init__(self, name, role, note="", hand_off=False):
         self.name, self.role, self.note, self.status = name, role, note, None
+        self.fault_keys = set()
         self.card = widgets.HTML()
         self.kill_button = button(f"Kill {name}", "lab-kill", "danger", f"crash {name}: memory gone, connections cut")
         self.restart_button = button(f"Restart {name}", "lab-restart", "success", f"start {name} again, memory empty")
         self.drain_button = button(f"Drain {name}", "lab-drain", "warning", f"take {name} out of service gracefully")
-        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button],
-                               layout=widgets.Layout(flex_flow="row wrap", grid_gap="4px", margin="4px 0 0 0"))
-        super().__init__([self.card, buttons], layout=widgets.Layout(padding="4px", border=f"1px solid {BORDER}"))
+        self.handoff_button = button(f"Hand off {name}", "lab-handoff", "warning",
+                                     f"move {name}'s sessions to its peers, then stop it")
+        if not hand_off:
+            self.handoff_button.layout.display = "none"
+        self.pause_button = button(f"Pause {name}", "lab-pause", "",
+                                   f"freeze {name}: it keeps its memory and answers nothing")
+        self.slow_button = button(f"Slow {name} +{SLOW_BUTTON_MS} ms", "lab-slow", "",
+                                  f"add {SLOW_BUTTON_MS} ms to every answer of {name}")
+        self.partition_button = button(f"Partition {name}", "lab-partition", "",
+                                       f"cut the balancer's path to {name}; the process lives on")
+        self.heal_button = button(f"Heal {name}", "lab-heal", "", f"undo pause, slow and partition on {name}")
+        row = widgets.Layout(flex_flow="row wrap", grid_gap="4px", margin="4px 0 0 0")
+        buttons = widgets.HBox([self.kill_button, self.restart_button, self.drain_button, self.handoff_button],
+                               layout=row)
+        faults = widgets.HBox([self.pause_button, self.slow_button, self.partition_button, self.heal_button],
+                              layout=row)
+        super().__init__([self.card, buttons, faults],
+                         layout=widgets.Layout(padding="4px", border=f"1px solid {BORDER}"))
         self.add_class("lab-tile")
         self.add_class(f"lab-tile-name-{name}")
 
@@ -270,21 +313,38 @@ class InstanceTile(widgets.VBox):
             self.add_class(f"lab-tile-{status}")
             self.status = status
 
-    def show(self, status, instance, busy):
-        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``."""
+    def _set_faults(self, keys):
+        for gone in self.fault_keys - keys:
+            self.remove_class(f"lab-fault-{gone}")
+        for new in keys - self.fault_keys:
+            self.add_class(f"lab-fault-{new}")
+        self.fault_keys = keys
+
+    def show(self, status, instance, busy, faults=()):
+        """Redraw: ``instance``'s stats and the walk of its memory, under ``status``, with its ``faults``."""
         self.card.value = tile_html(self.name, self.role, status, instance.version, instance.stats["requests"],
-                                    instance.held_state(), self.note)
+                                    instance.held_state(), self.note, faults)
         self._set_status(status)
-        self.kill_button.disabled = status in ("dead", "stopped")
+        keys = {fault.key for fault in faults}
+        self._set_faults(keys)
+        running = status not in ("dead", "stopped")
+        self.kill_button.disabled = not running
         self.restart_button.disabled = False
         self.drain_button.disabled = busy or status not in ("up", "unhealthy")
+        self.handoff_button.disabled = self.drain_button.disabled
+        self.pause_button.disabled = not running or "paused" in keys
+        self.slow_button.disabled = not running or "slow" in keys
+        self.partition_button.disabled = "partitioned" in keys
+        self.heal_button.disabled = not keys
 
     def show_stopped(self, version):
         """The cluster is gone: a grey STOPPED card and no button to press."""
         self.card.value = stopped_tile_html(self.name, version)
         self._set_status("stopped")
+        self._set_faults(set())
         self.disable()
 
     def disable(self):
-        for control in (self.kill_button, self.restart_button, self.drain_button):
+        for control in (self.kill_button, self.restart_button, self.drain_button, self.handoff_button,
+                        self.pause_button, self.slow_button, self.partition_button, self.heal_button):
             control.disabled = True

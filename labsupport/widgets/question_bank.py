@@ -34,7 +34,8 @@ __all__ = ["CHAPTERS", "KINDS", "QUESTIONS_DIR", "Option", "Question", "QuizFile
 QUESTIONS_DIR = Path(__file__).resolve().parent / "questions"
 CHAPTERS = ("00_the_thirty_second_deploy", "01_stateless", "02_stateful", "03_side_by_side",
             "04_state_exists_somewhere", "05_real_world_architectures", "06_why_stateless_won",
-            "07_why_stateful_still_matters", "08_decision_framework", "09_questions_and_conclusion")
+            "07_why_stateful_still_matters", "08_decision_framework", "09_questions_and_conclusion",
+            "10_take_it_to_real_infrastructure")
 KINDS = ("single", "multiple", "numeric", "predict", "open")
 MAX_OPTIONS = 8                   # options are labelled A to H
 

@@ -7,8 +7,9 @@ anything, use the widgets the way a person would. After Run All:
 * no prediction shows a measured number: each says "Lock in your prediction
   to see what the lab measured"; locking one in shows the measurement;
 * the "Try it yourself" dashboard is live: Kill turns its tile dead, the
-  keyboard focus moves to that tile's Restart button (not to the page), and
-  with traffic running the ledger moves;
+  keyboard focus moves to that tile's Restart button (not to the page), with
+  traffic running the ledger moves, and Pause marks a tile PAUSED (in words
+  and with a lab-fault-paused class) until Heal;
 * no cell shows an error and the course causes no console error.
 
 Before Run All, chapter 00 is checked as a learner first opens it: the
@@ -81,8 +82,23 @@ def play_with_the_last_dashboard(page, shot):
     before = ledger.inner_text()
     board.locator(".lab-traffic").click()
     lab.wait(lambda: ledger.inner_text() != before, 30, "the ledger to change while traffic runs")
+    pause_and_heal_a_tile(page, board)
     lab.screenshot(page, shot, board)
     board.locator(".lab-traffic").click()                         # stop the traffic again
+
+
+def pause_and_heal_a_tile(page, board):
+    """Pause an UP instance: its tile shows PAUSED in words and a lab-fault-paused class; Heal takes both away."""
+    tile = board.locator(".lab-tile.lab-tile-up").first
+    name_class = next(c for c in tile.get_attribute("class").split() if c.startswith("lab-tile-name-"))
+    paused = board.locator(f".{name_class}")
+    paused.locator(".lab-pause").click()
+    board.locator(f".{name_class}.lab-fault-paused").wait_for(timeout=10_000)
+    assert "PAUSED" in paused.locator(".lab-fault-paused").first.inner_text().upper()
+    assert paused.locator(".lab-pause").is_disabled() and not paused.locator(".lab-heal").is_disabled()
+    paused.locator(".lab-heal").click()
+    lab.wait(lambda: "lab-fault-paused" not in paused.get_attribute("class"), 10, "Heal to end the pause")
+    assert "pause " in board.locator(".lab-status-history").inner_text() + board.locator(".lab-status").inner_text()
 
 
 def test_chapter_00_opens_folded_and_after_run_all_its_dashboard_and_quiz_respond(jupyterlab, browser):  # noqa: F811
