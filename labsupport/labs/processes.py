@@ -234,8 +234,7 @@ class ShopProcesses(Closable):
     def instances(self):
         return list(self.processes)
 
-    def instance(self, name):
-        """The process called ``name``, under Cluster's name for it (Chaos checks its victims with it)."""
+    def process(self, name):
         for process in self.processes:
             if process.name == name:
                 return process
@@ -243,11 +242,11 @@ class ShopProcesses(Closable):
 
     def kill(self, name):
         """SIGKILL the process called ``name``: its memory is gone, its connections cut."""
-        self.instance(name).kill()
+        self.process(name).kill()
 
     def restart(self, name):
         """Start a killed or stopped process again, on the same port (the proxy's configuration names it)."""
-        process = self.instance(name)
+        process = self.process(name)
         process.kill()
         return process.launch().wait_ready()
 

@@ -40,7 +40,7 @@ import re
 import threading
 import time
 
-from ..errors import InvalidArgumentError
+from ..errors import InvalidArgumentError, UnknownInstanceError
 
 __all__ = ["Chaos", "RestartChaos", "FaultChaos", "PauseChaos", "SlowChaos", "PartitionChaos"]
 
@@ -175,8 +175,10 @@ class Chaos:
     # -- running alongside the traffic ---------------------------------------------------
     def start(self, cluster, ledger, total):
         """Strike in a background thread while traffic runs; ``finish()`` stops it and heals the cluster."""
-        for name in self.victims or ():
-            cluster.instance(name)                # an unknown victim is refused here, not in the thread
+        names = [instance.name for instance in cluster.instances]
+        for name in self.victims or ():           # an unknown victim is refused here, not in the thread
+            if name not in names:
+                raise UnknownInstanceError(name, names)
         self._clock = _Actions(ledger) if self.in_actions else _Seconds()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, args=(cluster, total), name="chaos", daemon=True)

@@ -38,7 +38,7 @@ import pytest
 
 from tests.browser import lab
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]   # one JupyterLab, one Chromium
 
 CHAPTER = "00_the_thirty_second_deploy.ipynb"
 SERIOUS = ("serious", "critical")

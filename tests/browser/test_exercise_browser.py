@@ -12,7 +12,7 @@ import pytest
 
 from tests.browser import lab
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]   # one JupyterLab, one Chromium
 
 TYPED_SOLUTION = '''import time
 

@@ -29,7 +29,7 @@ from tests.browser import lab
 from tests.browser.conftest import browser, jupyterlab  # noqa: F401  (for modules that import them from here)
 from tests.browser.lab import SHOTS  # noqa: F401
 
-pytestmark = pytest.mark.slow          # minutes, not seconds: `pytest -m "not slow"` skips it while you work
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]   # minutes; one JupyterLab, one Chromium
 
 WAITING = "Lock in your prediction to see what the lab measured."
 
