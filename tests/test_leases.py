@@ -71,6 +71,7 @@ def test_the_resource_checks_its_input_and_counts_per_lock():
         client = JsonClient(resource.url)
         assert client.call("POST", "/write", {"lock": "x", "token": "1", "writer": "a", "key": "k"})[0] == 400
         assert client.call("POST", "/write", {"lock": "x"})[0] == 400
+        assert client.call("POST", "/write", {"lock": "x", "token": -5, "writer": "a", "key": "k"})[0] == 400
         assert client.call("GET", "/nowhere")[0] == 404
         client.close()
         assert resource.write("job-1", 2, "a", "k", 1)

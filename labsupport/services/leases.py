@@ -121,8 +121,9 @@ class _ResourceApp(Application):
             raise HTTPError(404, "use POST /write or GET /ledger")
         body = request.json()
         lock, token, writer, key = (body.get(field) for field in ("lock", "token", "writer", "key"))
-        if not all(isinstance(v, str) and v for v in (lock, writer, key)) or type(token) is not int:
-            raise HTTPError(400, 'send {"lock": "leader", "token": 3, "writer": "node-a", "key": "...", "value": ...}')
+        if not all(isinstance(v, str) and v for v in (lock, writer, key)) or type(token) is not int or token < 1:
+            raise HTTPError(400, 'send {"lock": "leader", "token": 3, "writer": "node-a", "key": "...", "value": ...} '
+                                 "(tokens start at 1)")
         with self._lock:
             stale = self.fencing and token < self.highest.get(lock, 0)
             self.ledger.append(Write(len(self.ledger) + 1, lock, token, writer, key, body.get("value"), not stale))

@@ -162,6 +162,7 @@ class Node(Closable):
                     return
             except OSError:
                 return                                 # closed before anyone followed: nothing to ship
+        self._link_server.close()                      # one replica per primary: nobody else may connect now
         link.settimeout(None)
         reader = link.makefile("rb")
         try:
