@@ -1,10 +1,4 @@
-"""Shared fixtures: every test leaves the lab as it found it; and how tests share the two CI workers.
-
-The suite runs on two pytest-xdist workers (``-n 2 --dist loadgroup`` in pytest.ini).
-A file's tests stay together on one worker (a notebook's cells must run in order in
-one kernel, and a test module's fixtures are built once); the browser tests form one
-group, so they share one JupyterLab and one Chromium.
-"""
+"""Shared fixtures: every test leaves the lab as it found it."""
 
 import threading
 import time
@@ -12,13 +6,6 @@ import time
 import pytest
 
 from labsupport import shutdown_all
-
-
-def pytest_collection_modifyitems(items):
-    """Give each test file's tests (nbval's notebook cells included) an xdist group of their own."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            item.add_marker(pytest.mark.xdist_group(str(item.path)))
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ import urllib.parse
 
 import pytest
 
+from labsupport.labs import EXPERIMENTS
 from tests.browser import lab
 from tests.browser.conftest import browser, jupyterlab  # noqa: F401  (for modules that import them from here)
 from tests.browser.lab import SHOTS  # noqa: F401
@@ -160,7 +161,8 @@ def test_03s_table_fits_the_notebook_and_06s_deploys_read_in_the_texts_order(jup
     table.scroll_into_view_if_needed()
     area = cell.locator(".jp-OutputArea-output").last.bounding_box()
     assert table.bounding_box()["width"] <= area["width"]                         # no sideways scrolling
-    assert table.locator("th[scope='colgroup']").count() == 10                    # one heading per dimension
+    dimensions = len(EXPERIMENTS)                                                 # the suite's rows (11 today)
+    assert table.locator("th[scope='colgroup']").count() == dimensions            # one heading per dimension
     right = table.locator("td").evaluate_all("cells => cells.map(c => getComputedStyle(c).textAlign)")
     assert set(right) == {"left"}                                                 # text columns read left
     lab.screenshot(page, "comparison-03.png", table)
