@@ -25,7 +25,7 @@ import pytest
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
-pytestmark = pytest.mark.slow          # minutes, not seconds: `pytest -m "not slow"` skips it while you work
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("reruns")]   # minutes; one long-lived kernel for all
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
