@@ -36,7 +36,7 @@ import threading
 
 import psutil
 
-__all__ = ["WATCHDOG_PROGRAM", "Watchdog", "guard", "release"]
+__all__ = ["WATCHDOG_PROGRAM", "Watchdog", "guard", "release", "stop"]
 
 # The watchdog's whole program, run as ``python -c WATCHDOG_PROGRAM``.
 WATCHDOG_PROGRAM = r"""
@@ -161,3 +161,16 @@ def guard(child):
 def release(child):
     """The lab stopped ``child`` itself; the watchdog forgets it."""
     _watchdog.forget(child)
+
+
+def stop(child, grace_s=5.0):
+    """Stop a guarded ``child`` the polite way: SIGTERM (TerminateProcess on Windows), up to ``grace_s``
+    seconds to exit, then SIGKILL; and release it. Safe to call on a child that has already exited."""
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    release(child)

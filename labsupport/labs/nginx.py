@@ -154,14 +154,7 @@ class Nginx(Closable):
 
     def _terminate(self):
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()           # SIGTERM: nginx's fast shutdown
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-            watchdog.release(self._process)
+            watchdog.stop(self._process)              # SIGTERM: nginx's fast shutdown
             self._process = None
 
     def _close(self):

@@ -121,14 +121,7 @@ class RedisProgram:
 
     def _terminate(self):
         if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-                try:
-                    self._process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
-                    self._process.wait()
-            watchdog.release(self._process)
+            watchdog.stop(self._process)
             self._process = None
 
     def close(self):
