@@ -38,6 +38,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from tests.browser import lab
+from tests.test_accessible import contrast  # WCAG 2 contrast ratio, one definition
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]   # one JupyterLab, one Chromium
 
@@ -111,15 +112,6 @@ def axe_script(tmp_path_factory):
     with tarfile.open(folder / packed) as archive:
         archive.extract("package/axe.min.js", folder, filter="data")
     return folder / "package" / "axe.min.js", packed
-
-
-def contrast(a, b):
-    def luminance(colour):
-        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    high, low = sorted((luminance(a), luminance(b)), reverse=True)
-    return (high + 0.05) / (low + 0.05)
 
 
 def _hex(colour):
